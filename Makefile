@@ -1,0 +1,32 @@
+# make run   - install, migrate the SQLite database, set up the demo account, serve on 127.0.0.1:5000
+# make test  - install (system packages included) and run the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export FLASK_APP := wsgi
+
+.PHONY: install system-deps run test idp clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+# xmlsec1: the test IdP (pysaml2) signs with it.
+system-deps:
+	@command -v xmlsec1 >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1; }
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo setup
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,49 @@
+"""portal: a multi-tenant web portal whose accounts sign in through their own SAML IdP."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import auth, cli, config, errors, security, sso
+from portal.config import ConfigError
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.permissions import current_permissions
+
+__all__ = ["create_app", "ConfigError"]
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the portal: config, extensions, blueprints, CLI, error handlers."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH")  # tests use a temporary folder
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    config.load(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to open that page."
+    login_manager.login_message_category = "info"
+    if app.config["PROXY_FIX"]:
+        # Behind N trusted proxies: take client IP and scheme from X-Forwarded-*. SAML URLs
+        # never depend on this: they are built from PORTAL_BASE_URL.
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(sso.bp)
+
+    for group in cli.GROUPS:
+        app.cli.add_command(group)
+
+    errors.register(app)
+    security.install(app)
+    app.jinja_env.globals["current_permissions"] = current_permissions
+    app.jinja_env.globals["url_rules"] = app.view_functions  # navigation shows only pages that exist
+    return app

@@ -1,0 +1,76 @@
+"""Domain exceptions and the HTTP error pages."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+from portal.permissions import PERMISSIONS, PermissionDenied
+
+
+class ServiceError(Exception):
+    """A business rule refused the operation; the message is safe to show the user."""
+
+
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def _page(code: int, message: str, **extra):
+    return render_template("errors/error.html", code=code, title=TITLES.get(code, "Error"),
+                           message=message, **extra), code
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers: every error is a page, never a traceback."""
+
+    @app.errorhandler(PermissionDenied)
+    def forbidden(exc: PermissionDenied):
+        if exc.permission:
+            label = PERMISSIONS.get(exc.permission, exc.permission)
+            message = (f"You need the permission “{label}” ({exc.permission}) to open this page. "
+                       "Ask an Account admin of your account to grant you a role that has it.")
+        else:
+            message = exc.message or "You do not have access to this."
+        return _page(403, message, permission=exc.permission)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _page(400, "The form expired or was not sent from this site. Go back, reload the page "
+                          "and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: "There is nothing at this address.",
+            405: "This page does not accept that kind of request.",
+            413: "The request is larger than this page accepts.",
+            429: "Too many attempts. Wait a minute and try again.",
+        }
+        return _page(exc.code or 500, messages.get(exc.code, exc.description or ""))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_down(exc):
+        # Connection lost or database unreachable: nothing was committed; the user can retry.
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the session is discarded anyway
+            db.session.remove()
+        app.logger.error("database error: %s", exc.__class__.__name__)
+        return _page(503, "The portal cannot reach its database right now. Nothing was changed; "
+                          "please try again in a moment.")
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return _page(500, "An unexpected error happened. Nothing was changed; please try again.")

@@ -1,0 +1,38 @@
+"""AuditEvent: append-only record of what happened in an account."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models.base import utcnow
+
+OUTCOMES = ("success", "failure", "warning")
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        # Keyset paging newest-first per account, plus the common filters.
+        Index("ix_audit_event_account_id_id", "account_id", "id"),
+        Index("ix_audit_event_account_type_id", "account_id", "event_type", "id"),
+        Index("ix_audit_event_account_outcome_id", "account_id", "outcome", "id"),
+        Index("ix_audit_event_time", "time"),
+    )
+
+    # BIGINT on PostgreSQL; SQLite needs INTEGER for its rowid alias to autoincrement.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # Null only for events that belong to no account (e.g. a failed login for an unknown email).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+    event_type: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    actor_id: Mapped[int | None]  # no foreign key: the log outlives what it mentions
+    actor_email: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,83 @@
+"""SSO configuration of an account and the server-side SAML state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.account import Account
+from portal.models.base import utcnow
+
+
+class SsoConfig(db.Model):
+    """One per account: the IdP fields and options of Account settings → Security → SSO."""
+    __tablename__ = "sso_config"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    idp_login_url: Mapped[str | None] = mapped_column(String(2000))
+    idp_issuer: Mapped[str | None] = mapped_column(String(1000))
+    auto_create_users: Mapped[bool] = mapped_column(default=False)
+    auto_create_groups: Mapped[bool] = mapped_column(default=False)
+    group_filter: Mapped[str | None] = mapped_column(String(1000))
+    # Older Okta orgs send all groups joined in one value ("a, b; c").
+    split_group_values: Mapped[bool] = mapped_column(default=False)
+    # Bumped on every change so per-process caches of SAML settings know to reload.
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="sso_config")
+    certificates: Mapped[list[IdpCertificate]] = relationship(
+        primaryjoin="SsoConfig.account_id == foreign(IdpCertificate.account_id)",
+        order_by="IdpCertificate.id", viewonly=True)
+
+
+class IdpCertificate(db.Model):
+    """An active IdP signing certificate; several may be active during rotation."""
+    __tablename__ = "idp_certificate"
+    __table_args__ = (UniqueConstraint("account_id", "sha256_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    pem: Mapped[str] = mapped_column(Text)  # normalised PEM, one certificate
+    sha256_fingerprint: Mapped[str] = mapped_column(String(95))  # AA:BB:... upper-case
+    sha1_fingerprint: Mapped[str] = mapped_column(String(59))
+    subject: Mapped[str] = mapped_column(String(1000))
+    issuer: Mapped[str] = mapped_column(String(1000))
+    serial: Mapped[str] = mapped_column(String(100))
+    not_before: Mapped[datetime]
+    not_after: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClaimedEmailDomain(db.Model):
+    """An email domain (example.com) whose people /login/sso sends to this account."""
+    __tablename__ = "claimed_email_domain"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    email_domain: Mapped[str] = mapped_column(String(253), unique=True)
+
+
+class PendingAuthnRequest(db.Model):
+    """An AuthnRequest we sent; the ACS accepts one response to it, once, before it expires."""
+    __tablename__ = "pending_authn_request"
+
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    next_url: Mapped[str] = mapped_column(String(2000), default="/")
+    # Set for an admin's "Test SSO" run: validate and report, change nothing.
+    test_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+
+
+class SeenAssertion(db.Model):
+    """Assertion IDs already accepted, kept until their NotOnOrAfter (replay store)."""
+    __tablename__ = "seen_assertion"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    assertion_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,148 @@
+"""Fixtures: an app per test on SQLite (a file in tmp_path) or on PostgreSQL via PORTAL_TEST_DATABASE_URL."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from portal import create_app
+from portal.accounts import create_account, create_user
+from portal.extensions import db
+from portal.permissions import seed_roles
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+BASE_URL = "https://portal.test"
+PASSWORD = "correct horse battery"
+_pg_schema_ready = False
+
+
+def make_config(tmp_path, **overrides) -> dict:
+    """Test settings; SQLite file per test unless PostgreSQL was asked for."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": BASE_URL,
+        "DATABASE_URL": PG_URL or f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    config.update(overrides)
+    return config
+
+
+def reset_database(app) -> None:
+    """Empty every table (PostgreSQL keeps its schema between tests), then seed roles."""
+    global _pg_schema_ready
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            if not _pg_schema_ready:
+                db.drop_all()
+                db.create_all()
+                _pg_schema_ready = True
+            else:
+                tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+                db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            db.create_all()
+        seed_roles()
+        db.session.commit()
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
+    app = create_app(make_config(tmp_path, **app_config))
+    reset_database(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+
+class PortalClient(FlaskClient):
+    """Each request runs in its own app context (own g, own DB session), as in production."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's session sees what the request committed
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = PortalClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def account(app):
+    """Account 'acme' with its Account admin admin@acme.test."""
+    account, _admin = create_account("Acme", "acme", "admin@acme.test", PASSWORD)
+    db.session.commit()
+    return account
+
+
+@pytest.fixture
+def admin(account):
+    from portal.models import User
+
+    return User.by_email("admin@acme.test")
+
+
+@pytest.fixture
+def member(account):
+    """A user of acme with no role."""
+    user = create_user(account, "member@acme.test", password=PASSWORD, via="cli")
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def other_account(app):
+    """Account 'globex' with its admin admin@globex.test."""
+    account, _admin = create_account("Globex", "globex", "admin@globex.test", PASSWORD)
+    db.session.commit()
+    return account
+
+
+def csrf_token(client, path: str) -> str:
+    """GET path and return the CSRF token of its form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Sign in through the real login form (CSRF included)."""
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    response = login(client, admin.email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def member_client(client, member):
+    response = login(client, member.email)
+    assert response.status_code == 302
+    return client
