@@ -6,7 +6,9 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import auth, cli, config, errors, security, sso
+from portal import admin, auth, cli, config, errors, security, sso
+from portal.admin import audit_cli, cli as admin_cli
+from portal.sso import cli as sso_cli
 from portal.config import ConfigError
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.permissions import current_permissions
@@ -38,8 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(sso.bp)
+    app.register_blueprint(admin.bp)
 
-    for group in cli.GROUPS:
+    for group in cli.GROUPS + sso_cli.GROUPS + admin_cli.GROUPS + audit_cli.GROUPS:
         app.cli.add_command(group)
 
     errors.register(app)
