@@ -200,3 +200,13 @@ def test_cross_account_access_refused(probe_app, admin_client, other_account):
     assert response.status_code == 403
     assert "Globex team" not in response.get_data(as_text=True)
     assert admin_client.get("/probe/teams/999999").status_code == 404
+
+
+def test_templates_have_no_inline_styles_or_scripts():
+    # The CSP allows only 'self': inline style attributes and inline scripts would be blocked.
+    from pathlib import Path
+
+    for path in Path("portal/templates").rglob("*.html"):
+        text = path.read_text()
+        assert "style=" not in text, path
+        assert "<script>" not in text and "onclick=" not in text, path
