@@ -206,7 +206,7 @@ def test_templates_have_no_inline_styles_or_scripts():
     # The CSP allows only 'self': inline style attributes and inline scripts would be blocked.
     from pathlib import Path
 
-    for path in Path("portal/templates").rglob("*.html"):
+    for path in (Path(__file__).resolve().parents[1] / "portal" / "templates").rglob("*.html"):
         text = path.read_text()
         assert "style=" not in text, path
         assert "<script>" not in text and "onclick=" not in text, path
