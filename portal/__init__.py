@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import admin, auth, cli, config, errors, security, sso
@@ -25,6 +26,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -50,3 +54,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["current_permissions"] = current_permissions
     app.jinja_env.globals["url_rules"] = app.view_functions  # navigation shows only pages that exist
     return app
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Several gunicorn workers share one SQLite file: WAL lets readers run beside a writer,
+    # and foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
