@@ -16,9 +16,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-# xmlsec1: the test IdP (pysaml2) signs with it.
+# xmlsec1: the test IdP (pysaml2) signs with it; chromium: the browser tests.
 system-deps:
-	@command -v xmlsec1 >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1; }
+	@command -v xmlsec1 >/dev/null && command -v chromium >/dev/null || { \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1 chromium; }
 
 run: install
 	$(BIN)/flask db upgrade

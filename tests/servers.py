@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,11 +59,11 @@ def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 def start_gunicorn(env: dict, port: int, log_path: Path, workers: int = 2, threads: int = 1) -> subprocess.Popen:
     """Start gunicorn serving wsgi:app on 127.0.0.1:port; returns once it accepts connections."""
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+             "--threads", str(threads), "--graceful-timeout", "5", "--timeout", "60", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log_path = str(log_path)
     wait_for_port(port, process)
     return process
@@ -76,3 +78,27 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+
+
+@contextmanager
+def scratch_database(tmp_path: Path, name: str):
+    """URL of an empty database of its own: a SQLite file, or a new PostgreSQL database when
+    PORTAL_TEST_DATABASE_URL points at PostgreSQL (dropped afterwards)."""
+    pg_url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not pg_url:
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    database = f"portal_{name}_{uuid.uuid4().hex[:8]}"
+    url = make_url(pg_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield url.set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,39 +1,21 @@
 """`flask db upgrade` on an empty database gives exactly the models, and seeds the predefined roles."""
-import os
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from portal import create_app
 from portal.extensions import db
 from portal.models import Role
 from portal.permissions import PREDEFINED_ROLES
-
-PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+from tests.servers import scratch_database
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    # A scratch PostgreSQL database of its own, so the shared test schema is untouched.
-    name = f"portal_mig_{uuid.uuid4().hex[:8]}"
-    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(tmp_path, "migrations") as url:
+        yield url
 
 
 def test_upgrade_matches_models_and_seeds_roles(empty_database_url):
