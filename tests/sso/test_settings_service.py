@@ -96,7 +96,7 @@ def test_login_url_rules(account, url, ok):
 def test_group_filter_that_does_not_compile_names_the_position(account):
     with pytest.raises(SettingsError) as info:
         service.apply(account, SettingsChange(group_filter="^(eng|ops"))
-    assert "at position 0" in info.value.errors["group_filter"]
+    assert "at position 1" in info.value.errors["group_filter"]
     assert "missing )" in info.value.errors["group_filter"]
     service.apply(account, SettingsChange(group_filter="^(eng|ops)-.*$", auto_create_groups=True))
     assert service.get_config(account).group_filter == "^(eng|ops)-.*$"
