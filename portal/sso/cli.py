@@ -1,8 +1,154 @@
 """flask sso-config ...: the SSO settings for operators (same services and rules as the form)."""
 from __future__ import annotations
 
-from portal.cli import PortalGroup
+import json
+from pathlib import Path
+
+import click
+
+from portal.accounts import get_account
+from portal.cli import PortalGroup, iso, run
+from portal.errors import ServiceError
+from portal.sso import saml, settings as service
+from portal.sso.certs import MAX_CERTIFICATE_BYTES
+from portal.sso.metadata import MAX_METADATA_BYTES
+from portal.sso.urls import sp_urls
 
 sso_config_cli = PortalGroup("sso-config", help="Show, change and check an account's SSO settings.")
+
+
+def _read(path: str, limit: int) -> bytes:
+    """A file's bytes (at most limit + 1, so the services can refuse oversize input)."""
+    try:
+        with Path(path).open("rb") as fh:
+            return fh.read(limit + 1)
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+
+
+def describe(account) -> dict:
+    """The account's SSO settings as `show --json` prints them."""
+    config = service.get_config(account)
+    urls = sp_urls(account.domain)
+    return {
+        "domain": account.domain, "enabled": config.enabled, "sp_entity_id": urls.entity_id,
+        "acs_url": urls.acs_url, "sp_initiation_url": urls.initiation_url, "sp_metadata_url": urls.metadata_url,
+        "idp_login_url": config.idp_login_url, "idp_issuer": config.idp_issuer,
+        "auto_create_users": config.auto_create_users, "auto_create_groups": config.auto_create_groups,
+        "group_filter": config.group_filter, "split_group_values": config.split_group_values,
+        "version": config.version, "missing_for_enable": service.missing_for_enable(account),
+        "certificates": [{"subject": c.subject, "issuer": c.issuer, "serial": c.serial,
+                          "sha256_fingerprint": c.sha256_fingerprint, "sha1_fingerprint": c.sha1_fingerprint,
+                          "not_before": iso(c.not_before), "not_after": iso(c.not_after)}
+                         for c in service.active_certificates(account)],
+    }
+
+
+@sso_config_cli.command("show")
+@click.argument("domain")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def show(domain, as_json):
+    """Show the SSO settings of an account."""
+    data = run(lambda: describe(get_account(domain)))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key in ("domain", "enabled", "sp_entity_id", "acs_url", "sp_initiation_url", "sp_metadata_url",
+                "idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
+                "split_group_values"):
+        value = data[key]
+        click.echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
+    if data["missing_for_enable"]:
+        click.echo(f"{'missing for enable:':<21} {', '.join(data['missing_for_enable'])}")
+    click.echo(f"certificates:         {len(data['certificates']) or '(none)'}")
+    for cert in data["certificates"]:
+        click.echo(f"  - {cert['subject']}  valid {cert['not_before']} to {cert['not_after']}")
+        click.echo(f"    SHA-256 {cert['sha256_fingerprint']}")
+        click.echo(f"    SHA-1   {cert['sha1_fingerprint']}")
+
+
+@sso_config_cli.command("set")
+@click.argument("domain")
+@click.option("--idp-login-url", help="IdP Login URL (Okta: Identity Provider Single Sign-On URL).")
+@click.option("--idp-issuer", help="Identity Provider Issuer (the IdP's entity ID).")
+@click.option("--idp-cert", "idp_cert", type=click.Path(dir_okay=False),
+              help="Certificate file (PEM or DER); replaces the active certificate(s).")
+@click.option("--add-idp-cert", "add_certs", multiple=True, type=click.Path(dir_okay=False),
+              help="Certificate file to add next to the active one(s) (rotation).")
+@click.option("--remove-idp-cert", "remove_certs", multiple=True, metavar="SHA256",
+              help="SHA-256 fingerprint of an active certificate to remove (colons optional).")
+@click.option("--auto-create-users/--no-auto-create-users", default=None)
+@click.option("--auto-create-groups/--no-auto-create-groups", default=None)
+@click.option("--group-filter", metavar="REGEX", help="Only matching groups become teams; '' for all.")
+@click.option("--split-group-values/--no-split-group-values", default=None,
+              help="Split comma- or semicolon-separated group values.")
+@click.option("--enable/--disable", "enabled", default=None)
+def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, auto_create_users,
+         auto_create_groups, group_filter, split_group_values, enabled):
+    """Change the SSO settings of an account."""
+    change = service.SettingsChange(
+        idp_login_url=idp_login_url, idp_issuer=idp_issuer, auto_create_users=auto_create_users,
+        auto_create_groups=auto_create_groups, group_filter=group_filter, split_group_values=split_group_values,
+        enabled=enabled,
+        replace_certificates=[_read(idp_cert, MAX_CERTIFICATE_BYTES)] if idp_cert else None,
+        add_certificates=[_read(p, MAX_CERTIFICATE_BYTES) for p in add_certs],
+        remove_fingerprints=list(remove_certs))
+    outcome = run(lambda: service.apply(get_account(domain), change))
+    _report(domain, outcome)
+
+
+@sso_config_cli.command("import-metadata")
+@click.argument("domain")
+@click.argument("file", type=click.Path(dir_okay=False))
+def import_metadata(domain, file):
+    """Fill IdP Login URL, Issuer and certificate(s) from the IdP's metadata XML file."""
+    data = _read(file, MAX_METADATA_BYTES)
+    outcome = run(lambda: service.import_metadata(get_account(domain), data))
+    _report(domain, outcome)
+
+
+@sso_config_cli.command("sp-metadata")
+@click.argument("domain")
+def sp_metadata(domain):
+    """Print the SP metadata XML of an account."""
+    click.echo(run(lambda: saml.sp_metadata(get_account(domain))))
+
+
+@sso_config_cli.command("check")
+@click.argument("domain")
+def check(domain):
+    """Exit 1 and say why when SSO is incomplete, a certificate expires within 30 days or the domain is invalid."""
+    try:
+        account = get_account(domain)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    problems = service.health(account)
+    config = service.get_config(account)
+    if problems:
+        for problem in problems:
+            click.echo(f"PROBLEM: {problem}", err=True)
+        click.get_current_context().exit(1)
+    certificates = service.active_certificates(account)
+    if config.enabled:
+        until = min(c.not_after for c in certificates)
+        click.echo(f"OK: {account.domain}: SSO enabled, IdP {config.idp_issuer}, {len(certificates)} "
+                   f"certificate(s), next expiry {until:%Y-%m-%d}.")
+    else:
+        click.echo(f"OK: {account.domain}: SSO disabled, {len(certificates)} certificate(s).")
+
+
+def _report(domain: str, outcome: service.Outcome) -> None:
+    if not outcome.changed:
+        click.echo(f"No change to the SSO settings of {domain}.")
+    for name, (old, new) in outcome.changes.items():
+        click.echo(f"{service.LABELS.get(name, name)}: {old if old not in (None, '') else '-'} → "
+                   f"{new if new not in (None, '') else '-'}")
+    for info in outcome.added:
+        click.echo(f"Added certificate {info.sha256_fingerprint} ({info.subject}, valid to {info.not_after:%Y-%m-%d}).")
+    for fingerprint in outcome.removed:
+        click.echo(f"Removed certificate {fingerprint}.")
+    for warning in outcome.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
 
 GROUPS = [sso_config_cli]

@@ -53,3 +53,15 @@ def sp_metadata(account: Account) -> str:
     settings = OneLogin_Saml2_Settings(settings_dict(account), sp_validation_only=True)
     metadata = settings.get_sp_metadata()
     return metadata.decode() if isinstance(metadata, bytes) else metadata
+
+
+def validate_sp_metadata(xml: str | bytes) -> list[str]:
+    """python3-saml's findings on SP metadata XML (empty list when valid)."""
+    settings = OneLogin_Saml2_Settings(settings_dict_for_validation(), sp_validation_only=True)
+    return list(settings.validate_metadata(xml))
+
+
+def settings_dict_for_validation() -> dict:
+    # validate_metadata only reads the document; the settings object just has to be constructible.
+    return {"strict": True, "sp": {"entityId": "urn:validation", "assertionConsumerService": {
+        "url": "https://validation.invalid/acs", "binding": C.BINDING_HTTP_POST}}, "idp": {}}

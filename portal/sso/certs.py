@@ -1,0 +1,149 @@
+"""Read an IdP signing certificate however the admin has it (PEM, bare base64, DER) and describe it."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from portal.errors import ServiceError
+from portal.models import utcnow
+
+EXPIRY_WARNING_DAYS = 30
+MAX_CERTIFICATE_BYTES = 64 * 1024
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+_NEWLINE_ENTITIES = re.compile(r"&#(?:13|10|x0*[dDaA]);")
+
+
+class CertificateError(ServiceError):
+    """The text or file is not a usable X.509 certificate; the message says why."""
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    pem: str  # normalised: one BEGIN/END block, 64-character lines, LF
+    sha256_fingerprint: str  # AA:BB:... upper-case, as Okta shows it
+    sha1_fingerprint: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime  # naive UTC, like every stored timestamp
+    not_after: datetime
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.not_after <= (now or utcnow())
+
+    def expires_soon(self, now: datetime | None = None, days: int = EXPIRY_WARNING_DAYS) -> bool:
+        """True when still valid but expiring within days."""
+        now = now or utcnow()
+        return not self.expired(now) and self.not_after <= now + timedelta(days=days)
+
+
+def fingerprint(der: bytes, algorithm: hashes.HashAlgorithm) -> str:
+    """Upper-case hex digest with colons, as Okta and browsers show fingerprints."""
+    digest = hashes.Hash(algorithm)
+    digest.update(der)
+    return ":".join(f"{b:02X}" for b in digest.finalize())
+
+
+def normalise_fingerprint(value: str) -> str:
+    """AA:BB:... form of a fingerprint typed with or without colons, in any case."""
+    hexdigits = re.sub(r"[\s:]", "", value or "").upper()
+    if not re.fullmatch(r"[0-9A-F]+", hexdigits) or len(hexdigits) % 2:
+        raise CertificateError(f"'{value}' is not a certificate fingerprint (hex digits, with or without colons).")
+    return ":".join(hexdigits[i:i + 2] for i in range(0, len(hexdigits), 2))
+
+
+def parse_certificate(data: str | bytes, now: datetime | None = None, allow_expired: bool = False) -> CertificateInfo:
+    """Describe one X.509 certificate given as PEM (any line breaks), bare base64 or DER; refuse anything else."""
+    if data is None or len(data) == 0:
+        raise CertificateError("The certificate is empty. Paste the X.509 Certificate from your IdP or upload its file.")
+    if len(data) > MAX_CERTIFICATE_BYTES:
+        raise CertificateError("This is too large to be a certificate (more than 64 KB).")
+    der = _to_der(data)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        if _is_private_key(der):
+            raise _private_key_error() from None
+        raise CertificateError("This is not an X.509 certificate. Paste the IdP's X.509 Certificate "
+                               "(the text between BEGIN CERTIFICATE and END CERTIFICATE).") from None
+    info = describe(cert)
+    if not allow_expired and info.expired(now):
+        raise CertificateError(f"This certificate expired on {info.not_after:%Y-%m-%d %H:%M} UTC ({info.subject}). "
+                               "Download the current certificate from your IdP.")
+    return info
+
+
+def describe(cert: x509.Certificate) -> CertificateInfo:
+    """CertificateInfo of a loaded certificate."""
+    der = cert.public_bytes(Encoding.DER)
+    body = base64.b64encode(der).decode()
+    lines = "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    serial = f"{cert.serial_number:X}"
+    serial = serial if len(serial) % 2 == 0 else "0" + serial
+    return CertificateInfo(
+        pem=f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n",
+        sha256_fingerprint=fingerprint(der, hashes.SHA256()),
+        sha1_fingerprint=fingerprint(der, hashes.SHA1()),  # noqa: S303 - shown only, as Okta does
+        subject=cert.subject.rfc4514_string() or "(empty subject)",
+        issuer=cert.issuer.rfc4514_string() or "(empty issuer)",
+        serial=":".join(serial[i:i + 2] for i in range(0, len(serial), 2)),
+        not_before=cert.not_valid_before_utc.replace(tzinfo=None),
+        not_after=cert.not_valid_after_utc.replace(tzinfo=None),
+    )
+
+
+def _to_der(data: str | bytes) -> bytes:
+    if isinstance(data, bytes):
+        if data[:1] == b"\x30":  # an ASN.1 SEQUENCE: a DER file (.cer/.crt are often DER)
+            return data
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CertificateError("This file is neither a PEM nor a DER certificate.") from None
+    # Undo what copy-paste does to a certificate: XML-escaped CRs, CRLF, spaces, lost line breaks.
+    text = _NEWLINE_ENTITIES.sub("\n", data).replace("\\n", "\n").replace("\\r", "\n")
+    if "PRIVATE KEY" in text:
+        raise _private_key_error()
+    blocks = _PEM_BLOCK.findall(text)
+    if blocks:
+        kinds = {kind for kind, _ in blocks}
+        if kinds - {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"}:
+            raise CertificateError(f"This is a {sorted(kinds)[0]}, not a CERTIFICATE. Paste the IdP's X.509 "
+                                   "Certificate.")
+        if len(blocks) > 1:
+            raise CertificateError("This contains several certificates; add them one at a time.")
+        text = blocks[0][1]
+    elif "-----" in text:
+        # BEGIN/END lines mangled or only one of them: drop any "-----...-----" marker and keep the base64.
+        text = re.sub(r"-----[A-Z0-9 ]*-----", "", text)
+    compact = re.sub(r"\s+", "", text)
+    if not compact:
+        raise CertificateError("The certificate is empty. Paste the X.509 Certificate from your IdP or upload its file.")
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise CertificateError("This is not an X.509 certificate: it is not PEM or base64 text. Paste the IdP's "
+                               "X.509 Certificate, or upload the .pem/.cer/.crt file.") from None
+
+
+def _is_private_key(der: bytes) -> bool:
+    try:
+        serialization.load_der_private_key(der, password=None)
+        return True
+    except TypeError:  # an encrypted private key
+        return True
+    except Exception:  # noqa: BLE001 - any other parse failure means "not a key"
+        return False
+
+
+def _private_key_error() -> CertificateError:
+    return CertificateError("This is a private key, not a certificate. Do not share a private key: paste the "
+                            "IdP's X.509 Certificate (BEGIN CERTIFICATE) instead, and if the key left your IdP "
+                            "by mistake, consider replacing it.")

@@ -1,0 +1,67 @@
+"""Forms of Account settings → Security → Single Sign-On (field-level checks; rules live in the services)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+CERT_FILES = FileAllowed(["pem", "cer", "crt", "der"], "Upload a .pem, .cer or .crt certificate file.")
+XML_FILES = FileAllowed(["xml"], "Upload the IdP metadata as an .xml file.")
+
+
+class DomainForm(FlaskForm):
+    domain = StringField("Custom domain", validators=[DataRequired(), Length(max=63)],
+                         description="Lowercase letters, digits and hyphens, 3 to 63 characters. It is part of "
+                                     "the SP Entity ID and the SP Initiation URL.")
+    email_domains = TextAreaField(
+        "Claimed email domains", validators=[Optional(), Length(max=5000)],
+        description="One per line (for example acme.com). People who type a work email at these domains on "
+                    "“Log in with SSO” are sent to this account's IdP.")
+
+
+class SsoSettingsForm(FlaskForm):
+    idp_login_url = StringField("IdP Login URL", validators=[Optional(), Length(max=2000)],
+                                description="Okta: Identity Provider Single Sign-On URL.")
+    idp_issuer = StringField("Identity Provider Issuer", validators=[Optional(), Length(max=1000)],
+                             description="Okta: Identity Provider Issuer (http://www.okta.com/exk...).")
+    idp_certificate = TextAreaField(
+        "IdP Signature Certificate", validators=[Optional(), Length(max=65536)],
+        description="Okta: X.509 Certificate. Paste it as it is, line breaks and all. It is added to the active "
+                    "certificates below.")
+    certificate_file = FileField("…or upload the certificate file (.pem, .cer, .crt)", validators=[CERT_FILES])
+    auto_create_users = BooleanField("Auto-create users",
+                                     description="Create the user on their first successful SSO login.")
+    auto_create_groups = BooleanField("Auto-create groups",
+                                      description="Turn the IdP's groups into teams and keep memberships in sync.")
+    group_filter = StringField("Group filter (regular expression)", validators=[Optional(), Length(max=1000)],
+                               description="Only groups matching this regular expression become teams. Empty: all.")
+    split_group_values = BooleanField("Split comma- or semicolon-separated group values",
+                                      description="For IdPs that send all groups in one value (“a, b; c”).")
+    enabled = BooleanField("SSO enabled")
+
+
+class CertificateAddForm(FlaskForm):
+    new_certificate = TextAreaField("New IdP Signature Certificate", validators=[Optional(), Length(max=65536)],
+                                description="The IdP's new certificate; the current ones stay active until you "
+                                            "remove them.")
+    new_certificate_file = FileField("…or upload the certificate file (.pem, .cer, .crt)", validators=[CERT_FILES])
+
+
+class CertificateRemoveForm(FlaskForm):
+    """Only the CSRF token: the certificate comes from the URL."""
+
+
+class MetadataImportForm(FlaskForm):
+    metadata_xml = TextAreaField("IdP metadata XML", validators=[Optional(), Length(max=1024 * 1024)],
+                                 description="Okta: Sign On tab → Identity Provider metadata. Fills IdP Login URL, "
+                                             "Identity Provider Issuer and the certificate(s).")
+    metadata_file = FileField("…or upload the metadata file (.xml)", validators=[XML_FILES])
+
+
+def uploaded(file_field, limit: int) -> bytes | None:
+    """The bytes of an uploaded file (None when none was sent), at most limit bytes read."""
+    storage = file_field.data
+    if not storage or not getattr(storage, "filename", ""):
+        return None
+    return storage.read(limit + 1)

@@ -1,0 +1,294 @@
+"""SSO settings services shared by the settings page and `flask sso-config`: one set of rules."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from portal import audit
+from portal.config import is_loopback_host
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.models import Account, IdpCertificate, SsoConfig, domain_problem, utcnow
+from portal.sso.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
+    parse_certificate
+from portal.sso.metadata import parse_idp_metadata
+
+LABELS = {
+    "domain": "Custom domain",
+    "idp_login_url": "IdP Login URL",
+    "idp_issuer": "Identity Provider Issuer",
+    "idp_certificate": "IdP Signature Certificate",
+    "auto_create_users": "Auto-create users",
+    "auto_create_groups": "Auto-create groups",
+    "group_filter": "Group filter (regular expression)",
+    "split_group_values": "Split comma- or semicolon-separated group values",
+    "enabled": "SSO enabled",
+}
+SCALARS = ("idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
+           "split_group_values", "enabled")
+
+
+class SettingsError(ServiceError):
+    """One or more settings were refused; errors maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(f"{LABELS.get(k, k)}: {v}" if k in LABELS else v for k, v in errors.items()))
+
+
+@dataclass
+class SettingsChange:
+    """What to change; None (or an empty list) leaves a setting as it is."""
+    idp_login_url: str | None = None
+    idp_issuer: str | None = None
+    auto_create_users: bool | None = None
+    auto_create_groups: bool | None = None
+    group_filter: str | None = None
+    split_group_values: bool | None = None
+    enabled: bool | None = None
+    replace_certificates: list[str | bytes] | None = None
+    add_certificates: list[str | bytes] = field(default_factory=list)
+    remove_fingerprints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    changes: dict[str, tuple] = field(default_factory=dict)  # field -> (old, new)
+    added: list[CertificateInfo] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # SHA-256 fingerprints
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.added or self.removed)
+
+
+def get_config(account: Account) -> SsoConfig:
+    """The account's SsoConfig, created (disabled, empty) when it has none yet."""
+    config = db.session.get(SsoConfig, account.id)
+    if config is None:
+        config = SsoConfig(account_id=account.id, enabled=False, version=1)
+        db.session.add(config)
+        db.session.flush()
+    return config
+
+
+def active_certificates(account: Account) -> list[IdpCertificate]:
+    """The account's active IdP signing certificates, oldest first."""
+    return list(db.session.scalars(select(IdpCertificate).where(IdpCertificate.account_id == account.id)
+                                   .order_by(IdpCertificate.id)))
+
+
+def check_login_url(value: str) -> str:
+    """The IdP Login URL trimmed, or SettingsError: https, http only on loopback, no fragment."""
+    url = (value or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise SettingsError({"idp_login_url": f"'{url}' is not a valid URL."}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError({"idp_login_url": "Enter the full URL, starting with https:// (Okta: Identity Provider "
+                                              "Single Sign-On URL)."})
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise SettingsError({"idp_login_url": "The IdP Login URL must use https://; http:// is allowed only for "
+                                              "localhost or 127.0.0.1 (local testing)."})
+    if parts.fragment or any(c.isspace() for c in url) or len(url) > 2000:
+        raise SettingsError({"idp_login_url": "The IdP Login URL must not contain spaces or a #fragment, and must "
+                                              "be at most 2000 characters."})
+    return url
+
+
+def check_issuer(value: str) -> str:
+    issuer = (value or "").strip()
+    if any(c.isspace() for c in issuer) or len(issuer) > 1000:
+        raise SettingsError({"idp_issuer": "The Identity Provider Issuer is one URI without spaces (Okta: "
+                                           "http://www.okta.com/exk...), at most 1000 characters."})
+    return issuer
+
+
+def check_group_filter(value: str) -> str:
+    """The regex trimmed, or SettingsError naming where it fails to compile."""
+    pattern = (value or "").strip()
+    if len(pattern) > 1000:
+        raise SettingsError({"group_filter": "The group filter is at most 1000 characters long."})
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise SettingsError({"group_filter": f"This regular expression does not compile: {exc.msg} at position "
+                                             f"{exc.pos}."}) from None
+    return pattern
+
+
+def missing_for_enable(account: Account, now: datetime | None = None) -> list[str]:
+    """Labels of what SSO still needs before it can be enabled (empty when complete)."""
+    config = get_config(account)
+    missing = [LABELS[name] for name in ("idp_login_url", "idp_issuer") if not getattr(config, name)]
+    certificates = active_certificates(account)
+    if not certificates:
+        missing.append(LABELS["idp_certificate"])
+    elif all(c.not_after <= (now or utcnow()) for c in certificates):
+        missing.append(f"{LABELS['idp_certificate']} (every active certificate has expired)")
+    return missing
+
+
+def apply(account: Account, change: SettingsChange, actor=None, now: datetime | None = None) -> Outcome:
+    """Validate and apply change to account's SSO settings; audit and bump the version (caller commits)."""
+    now = now or utcnow()
+    config = get_config(account)
+    values, errors = _validated(change, errors={})
+    new_certs = _parsed_certificates(change, now, errors)
+    removals = _fingerprints(account, change.remove_fingerprints, errors)
+    if errors:
+        raise SettingsError(errors)
+    outcome = Outcome()
+    for name, new in values.items():
+        old = getattr(config, name)
+        if old != new:
+            setattr(config, name, new)
+            outcome.changes[name] = (old, new)
+    _apply_certificates(account, new_certs, removals, change.replace_certificates is not None, outcome, actor)
+    db.session.flush()
+    if config.enabled:
+        missing = missing_for_enable(account, now)
+        if missing:
+            verb = "SSO cannot be enabled yet" if "enabled" in outcome.changes else \
+                "SSO is enabled, so this would leave it incomplete (disable SSO first)"
+            raise SettingsError({"enabled": f"{verb}. Missing: {', '.join(missing)}."})
+    if outcome.changed:
+        config.version = (config.version or 1) + 1
+    if outcome.changes:
+        audit.record(account, "sso.settings_updated", actor=actor, subject=account.domain,
+                     changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()})
+    outcome.warnings += expiry_warnings(account, now) if outcome.added else []
+    return outcome
+
+
+def import_metadata(account: Account, data: str | bytes, actor=None, now: datetime | None = None) -> Outcome:
+    """Fill IdP Login URL, Issuer and certificates from the IdP's metadata XML (caller commits)."""
+    metadata = parse_idp_metadata(data, now=now)
+    try:
+        check_login_url(metadata.sso_url)
+    except SettingsError as exc:
+        raise SettingsError({"metadata": f"The metadata's SingleSignOnService is unusable: "
+                                         f"{exc.errors['idp_login_url']}"}) from None
+    change = SettingsChange(idp_login_url=metadata.sso_url, idp_issuer=metadata.entity_id,
+                            replace_certificates=[c.pem for c in metadata.certificates])
+    outcome = apply(account, change, actor=actor, now=now)
+    outcome.warnings = metadata.warnings + outcome.warnings
+    audit.record(account, "sso.metadata_imported", actor=actor, subject=account.domain, entity_id=metadata.entity_id,
+                 sso_url=metadata.sso_url, fingerprints=[c.sha256_fingerprint for c in metadata.certificates])
+    return outcome
+
+
+def expiry_warnings(account: Account, now: datetime | None = None) -> list[str]:
+    """A line per active certificate that has expired or expires within 30 days."""
+    now = now or utcnow()
+    lines = []
+    for cert in active_certificates(account):
+        if cert.not_after <= now:
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) expired on "
+                         f"{cert.not_after:%Y-%m-%d}; remove it once the IdP signs with a current one.")
+        elif cert.not_after <= now + timedelta(days=EXPIRY_WARNING_DAYS):
+            days = (cert.not_after - now).days
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) expires on "
+                         f"{cert.not_after:%Y-%m-%d} (in {days} days): add the IdP's new certificate, then remove "
+                         "this one.")
+    return lines
+
+
+def health(account: Account, now: datetime | None = None) -> list[str]:
+    """Problems an operator must act on (empty when healthy); used by `flask sso-config check`."""
+    config = get_config(account)
+    problems = []
+    domain_issue = domain_problem(account.domain)
+    if domain_issue:
+        problems.append(f"The custom domain '{account.domain}' is invalid: {domain_issue}")
+    if config.enabled:
+        missing = missing_for_enable(account, now)
+        if missing:
+            problems.append(f"SSO is enabled but incomplete; missing: {', '.join(missing)}.")
+    for name, check in (("idp_login_url", check_login_url), ("group_filter", check_group_filter)):
+        if getattr(config, name):
+            try:
+                check(getattr(config, name))
+            except SettingsError as exc:
+                problems.append(f"{LABELS[name]}: {exc.errors[name]}")
+    return problems + expiry_warnings(account, now)
+
+
+def _validated(change: SettingsChange, errors: dict[str, str]) -> tuple[dict, dict]:
+    values = {}
+    checks = {"idp_login_url": check_login_url, "idp_issuer": check_issuer, "group_filter": check_group_filter}
+    for name in SCALARS:
+        value = getattr(change, name)
+        if value is None:
+            continue
+        if name in checks:
+            try:
+                value = checks[name](value) if str(value).strip() else None
+            except SettingsError as exc:
+                errors.update(exc.errors)
+                continue
+        values[name] = value
+    return values, errors
+
+
+def _parsed_certificates(change: SettingsChange, now: datetime, errors: dict) -> list[CertificateInfo]:
+    parsed = []
+    for data in (change.replace_certificates or []) + list(change.add_certificates):
+        try:
+            parsed.append(parse_certificate(data, now=now))
+        except CertificateError as exc:
+            errors["idp_certificate"] = str(exc)
+    return parsed
+
+
+def _fingerprints(account: Account, values: list[str], errors: dict) -> list[IdpCertificate]:
+    rows = {c.sha256_fingerprint: c for c in active_certificates(account)}
+    found = []
+    for value in values:
+        try:
+            fp = normalise_fingerprint(value)
+        except CertificateError as exc:
+            errors["remove_certificate"] = str(exc)
+            continue
+        if fp not in rows:
+            errors["remove_certificate"] = f"No active certificate has the SHA-256 fingerprint {fp}."
+            continue
+        found.append(rows[fp])
+    return found
+
+
+def _apply_certificates(account, new_certs, removals, replace: bool, outcome: Outcome, actor) -> None:
+    current = {c.sha256_fingerprint: c for c in active_certificates(account)}
+    wanted = {c.sha256_fingerprint for c in new_certs}
+    if replace:
+        removals = [c for fp, c in current.items() if fp not in wanted]
+    for row in removals:
+        if row.sha256_fingerprint in outcome.removed:
+            continue
+        db.session.delete(row)
+        current.pop(row.sha256_fingerprint, None)
+        outcome.removed.append(row.sha256_fingerprint)
+        audit.record(account, "sso.certificate_removed", actor=actor, subject=row.sha256_fingerprint,
+                     sha256_fingerprint=row.sha256_fingerprint, sha1_fingerprint=row.sha1_fingerprint,
+                     certificate_subject=row.subject, not_after=row.not_after)
+    for info in new_certs:
+        if info.sha256_fingerprint in current:
+            if not replace:
+                outcome.warnings.append(f"The certificate {info.sha256_fingerprint} is already active.")
+            continue
+        current[info.sha256_fingerprint] = IdpCertificate(
+            account_id=account.id, pem=info.pem, sha256_fingerprint=info.sha256_fingerprint,
+            sha1_fingerprint=info.sha1_fingerprint, subject=info.subject[:1000], issuer=info.issuer[:1000],
+            serial=info.serial[:100], not_before=info.not_before, not_after=info.not_after)
+        db.session.add(current[info.sha256_fingerprint])
+        outcome.added.append(info)
+        audit.record(account, "sso.certificate_added", actor=actor, subject=info.sha256_fingerprint,
+                     sha256_fingerprint=info.sha256_fingerprint, sha1_fingerprint=info.sha1_fingerprint,
+                     certificate_subject=info.subject, not_after=info.not_after)
