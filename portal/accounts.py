@@ -149,7 +149,7 @@ def account_admin_ids(account: Account, *, without_user: int | None = None,
         select(User).where(User.account_id == account.id, User.active.is_(True)))}
     users.pop(without_user, None)
     admins = {uid for uid, u in users.items() if uid != without_user_role and role in u.roles}
-    teams = db.session.scalars(select(Team).where(Team.account_id == account.id, Team.roles.contains(role)))
+    teams = db.session.scalars(select(Team).where(Team.account_id == account.id, Team.roles.any(Role.id == role.id)))
     for team in teams:
         if team.id in (without_team_role, without_team):
             continue
