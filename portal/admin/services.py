@@ -221,6 +221,8 @@ def set_user_active(account: Account, user: User, active: bool, actor=None) -> N
     _own(account, user)
     if user.active == active:
         raise ServiceError(f"{user.email} is already {'active' if active else 'deactivated'}.")
+    if not active and actor is not None and actor.id == user.id:
+        raise ServiceError("You cannot deactivate yourself; another admin of the account can.")
     set_active(user, active, actor=actor)
 
 

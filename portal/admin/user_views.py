@@ -67,7 +67,7 @@ def reactivate_user(user_id):
 
 def _set_active(user: User, active: bool):
     if ConfirmForm().validate_on_submit() and apply(
-            lambda: services.set_user_active(current_user.account, user, active)):
+            lambda: services.set_user_active(current_user.account, user, active, actor=current_user)):
         flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
               f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))

@@ -250,3 +250,43 @@ def test_concurrent_first_logins_create_the_team_once(app, account, sso, monkeyp
     assert [t.name for t in teams] == ["New Group"]
     assert {m.user.email for m in teams[0].memberships} == {"one@acme.test", "two@acme.test"}
     assert len(events("team.auto_created")) == 1
+
+
+def test_concurrent_logins_of_one_user_add_the_membership_once(app, account, member, sso, monkeypatch):
+    """The same user's two logins race on an existing team: one SSO membership, no error."""
+    team = Team(account_id=account.id, name="Support", source="sso")
+    db.session.add(team)
+    db.session.commit()
+    ids = (account.id, member.id)
+    barrier = threading.Barrier(2, timeout=10)
+    original = groups._add_membership
+    outcomes: list[bool] = []
+
+    def racing_add(*args):
+        barrier.wait()  # both logins saw no SSO membership yet
+        added = original(*args)
+        outcomes.append(added)
+        return added
+
+    monkeypatch.setattr(groups, "_add_membership", racing_add)
+    errors: list[BaseException] = []
+
+    def login():
+        try:
+            with app.app_context():
+                acct, user = db.session.get(Account, ids[0]), db.session.get(User, ids[1])
+                sync_groups(acct, user, ["support"], acct.sso_config, max_groups=200, max_removals=10)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=login) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and sorted(outcomes) == [False, True]
+    db.session.expire_all()
+    assert team_names(member) == {"Support": {"sso"}}
+    assert len(events("team.membership_added")) == 1
