@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import (Account, ClaimedEmailDomain, Role, SsoConfig, User, domain_problem, normalise_domain,
-                           normalise_email, utcnow)
+from portal.models import (Account, ClaimedEmailDomain, Role, SsoConfig, Team, User, domain_problem,
+                           normalise_domain, normalise_email, utcnow)
 from portal.permissions import ACCOUNT_ADMIN
 
 MIN_PASSWORD = 8
@@ -117,8 +117,12 @@ def set_active(user: User, active: bool, actor=None) -> None:
     """Deactivate or reactivate a user (a deactivated user cannot log in at all)."""
     if user.active == active:
         return
-    if not active and ACCOUNT_ADMIN in {r.name for r in user.effective_roles()} and is_last_admin(user):
-        raise ServiceError("This is the last Account admin of the account; grant the role to someone else first.")
+    if not active and user.id in account_admin_ids(user.account) and not account_admin_ids(
+            user.account, without_user=user.id):
+        audit.record(user.account, "user.deactivated", outcome="failure", reason="last_account_admin",
+                     actor=actor, subject=user.email)
+        raise ServiceError(f"{user.email} is the last Account admin of the account; grant Account admin "
+                           "to someone else first, so the account is never left without an admin.")
     user.active = active
     audit.record(user.account, "user.reactivated" if active else "user.deactivated", actor=actor,
                  subject=user.email, before={"active": not active}, after={"active": active})
@@ -126,9 +130,32 @@ def set_active(user: User, active: bool, actor=None) -> None:
 
 def is_last_admin(user: User) -> bool:
     """Whether user is the only active user of the account holding Account admin."""
-    others = db.session.scalars(select(User).where(User.account_id == user.account_id, User.id != user.id,
-                                                   User.active.is_(True)))
-    return not any(ACCOUNT_ADMIN in {r.name for r in u.effective_roles()} for u in others)
+    return account_admin_ids(user.account) <= {user.id}
+
+
+def account_admin_ids(account: Account, *, without_user: int | None = None,
+                      without_user_role: int | None = None, without_team_role: int | None = None,
+                      without_team: int | None = None, without_membership: tuple | None = None) -> set[int]:
+    """Ids of the account's active users holding Account admin, optionally as if one grant were gone.
+
+    The without_* arguments describe a change an admin is about to make (deactivate a user, revoke
+    the role from a user or team, delete a team, remove one (team_id, user_id, source) membership),
+    so the change can be refused before anything is written.
+    """
+    role = Role.by_name(ACCOUNT_ADMIN)
+    if role is None:
+        return set()
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.account_id == account.id, User.active.is_(True)))}
+    users.pop(without_user, None)
+    admins = {uid for uid, u in users.items() if uid != without_user_role and role in u.roles}
+    teams = db.session.scalars(select(Team).where(Team.account_id == account.id, Team.roles.any(Role.id == role.id)))
+    for team in teams:
+        if team.id in (without_team_role, without_team):
+            continue
+        admins.update(m.user_id for m in team.memberships
+                      if m.user_id in users and (m.team_id, m.user_id, m.source) != without_membership)
+    return admins
 
 
 def list_accounts() -> list[Account]:

@@ -1,0 +1,207 @@
+"""Auto-create groups: IdP groups become teams; SSO memberships follow the groups on every login.
+
+sync_groups() runs inside the login's transaction (the caller commits once). It never touches
+manual memberships, and a safety rail holds back changes that look like a misconfigured
+group statement rather than a real change of the user's groups.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Account, SsoConfig, Team, TeamMembership, User
+
+GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
+MAX_NAME = 200  # Team.name and TeamMembership.group_name columns
+_SEPARATORS = re.compile(r"[,;]")
+
+# Reason codes of sso.group_sync_skipped.
+MISSING_ATTRIBUTE = "group_attribute_missing"
+TOO_MANY_REMOVALS = "too_many_team_removals"
+INVALID_FILTER = "group_filter_invalid"
+
+
+@dataclass
+class GroupParse:
+    """The groups of one login after splitting, trimming, de-duplicating, filtering and capping."""
+    groups: list[str] = field(default_factory=list)
+    absent: bool = False  # the response carried no group attribute at all
+    filtered_out: list[str] = field(default_factory=list)  # did not match the group filter
+    too_long: list[str] = field(default_factory=list)  # longer than a team name may be
+    dropped: list[str] = field(default_factory=list)  # cut by the per-login cap
+    filter_error: str = ""  # the group filter is not a valid regular expression
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.dropped)
+
+
+@dataclass
+class SyncResult:
+    """What a sync did (or, for a dry run, would do); team names as spelled in the portal."""
+    parse: GroupParse
+    created: list[str] = field(default_factory=list)  # teams created from groups
+    added: list[str] = field(default_factory=list)  # teams the user joined through SSO
+    removed: list[str] = field(default_factory=list)  # SSO memberships ended
+    unchanged: list[str] = field(default_factory=list)  # SSO memberships kept as they were
+    skipped: str = ""  # reason code when the safety rail (or a setting) stopped the sync
+    held: list[str] = field(default_factory=list)  # removals held back by the safety rail
+    dry_run: bool = False
+
+    @property
+    def groups(self) -> list[str]:
+        return self.parse.groups
+
+
+def parse_groups(values: list[str] | None, sso_config: SsoConfig, max_groups: int) -> GroupParse:
+    """Clean the asserted group values (None: attribute absent) and apply the account's group filter.
+
+    The filter is a full match (re.fullmatch), like Okta's "Matches regex" group filter, so
+    the admin can paste the same expression in both places: `Sales` matches only "Sales",
+    `Sales.*` matches "Sales" and "Sales EMEA".
+    """
+    result = GroupParse(absent=values is None)
+    names: list[str] = []
+    for value in values or []:
+        # Older Okta orgs send every group joined in one value; only split when the account says so,
+        # because a group name may itself contain a comma.
+        parts = _SEPARATORS.split(value or "") if sso_config.split_group_values else [value or ""]
+        names.extend(" ".join(p.split()) for p in parts)
+    pattern = None
+    if (sso_config.group_filter or "").strip():
+        try:
+            pattern = re.compile(sso_config.group_filter.strip())
+        except re.error as exc:
+            result.filter_error = str(exc)
+    seen: set[str] = set()
+    for name in names:
+        key = Team.key(name)
+        if not key or key in seen:
+            continue  # empty, or a second spelling of a group already read: the first spelling wins
+        seen.add(key)
+        if len(name) > MAX_NAME:
+            result.too_long.append(name[:MAX_NAME] + "…")
+        elif pattern is not None and not pattern.fullmatch(name):
+            result.filtered_out.append(name)
+        elif len(result.groups) >= max_groups:
+            result.dropped.append(name)
+        else:
+            result.groups.append(name)
+    return result
+
+
+def sync_groups(account: Account, user: User, values: list[str] | None, sso_config: SsoConfig, *,
+                max_groups: int, max_removals: int, dry_run: bool = False) -> SyncResult:
+    """Make user's SSO team memberships match the asserted groups (caller commits; dry_run writes nothing)."""
+    parse = parse_groups(values, sso_config, max_groups)
+    result = SyncResult(parse=parse, dry_run=dry_run)
+    if not sso_config.auto_create_groups:
+        result.skipped = "auto_create_groups_off"
+        return result
+    if not dry_run:
+        # Push the login's own writes first so the savepoints below nest inside its transaction.
+        db.session.flush()
+    current = _sso_memberships(account, user)
+    if parse.truncated and not dry_run:
+        audit.record(account, "sso.groups_truncated", outcome="warning", reason="too_many_groups", actor=user,
+                     subject=user.email, kept=len(parse.groups), dropped=len(parse.dropped),
+                     max_groups=max_groups, first_dropped=parse.dropped[:20])
+
+    wanted = {Team.key(g): g for g in parse.groups}
+    to_remove = [m for key, m in current.items() if key not in wanted]
+    reason = _rail(parse, current, to_remove, max_removals)
+    if reason:
+        result.skipped = reason
+        result.held = sorted(m.team.name for m in to_remove)
+        result.unchanged = sorted(m.team.name for m in current.values())
+        if not dry_run:
+            audit.record(account, "sso.group_sync_skipped", outcome="warning", reason=reason, actor=user,
+                         subject=user.email, groups=parse.groups, would_remove=result.held,
+                         max_removals=max_removals, filter_error=parse.filter_error or None)
+        return result
+
+    for key, group in wanted.items():
+        if key in current:
+            result.unchanged.append(current[key].team.name)
+            continue
+        team = _find_team(account, key)
+        if team is None:
+            if dry_run:
+                result.created.append(group)
+                result.added.append(group)
+                continue
+            team, created = _create_team(account, group)
+            if created:
+                result.created.append(team.name)
+                audit.record(account, "team.auto_created", actor=user, subject=team.name, team_id=team.id,
+                             group=group, source="sso", roles=[])
+        result.added.append(team.name)
+        if not dry_run and _add_membership(account, team, user, group):
+            audit.record(account, "team.membership_added", actor=user, subject=user.email, team=team.name,
+                         team_id=team.id, group=group, source="sso")
+    for membership in to_remove:
+        result.removed.append(membership.team.name)
+        if not dry_run:
+            audit.record(account, "team.membership_removed", actor=user, subject=user.email,
+                         team=membership.team.name, team_id=membership.team_id, group=membership.group_name,
+                         source="sso")
+            db.session.delete(membership)
+    if not dry_run:
+        db.session.flush()
+        db.session.expire(user, ["memberships"])
+    result.removed.sort()
+    result.unchanged.sort()
+    return result
+
+
+def _rail(parse: GroupParse, current: dict, to_remove: list, max_removals: int) -> str:
+    """The reason to hold every change of this login, or "" to go ahead."""
+    if parse.filter_error:
+        return INVALID_FILTER  # an unusable filter would otherwise read as "no groups at all"
+    if parse.absent and current:
+        return MISSING_ATTRIBUTE  # a dropped attribute statement must not strip everyone's teams
+    if len(to_remove) > max_removals:
+        return TOO_MANY_REMOVALS
+    return ""
+
+
+def _sso_memberships(account: Account, user: User) -> dict[str, TeamMembership]:
+    rows = db.session.scalars(select(TeamMembership).join(Team).where(
+        TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
+        TeamMembership.source == "sso"))
+    return {m.team.name_key: m for m in rows}
+
+
+def _find_team(account: Account, key: str) -> Team | None:
+    return db.session.scalar(select(Team).where(Team.account_id == account.id, Team.name_key == key))
+
+
+def _create_team(account: Account, name: str) -> tuple[Team, bool]:
+    """Create the team, or return the one a concurrent login created first (unique account + name_key)."""
+    try:
+        with db.session.begin_nested():
+            team = Team(account_id=account.id, name=name, source="sso")
+            db.session.add(team)
+    except IntegrityError:
+        # Another login committed the same team between our read and our insert; use theirs.
+        team = _find_team(account, Team.key(name))
+        if team is None:
+            raise
+        return team, False
+    return team, True
+
+
+def _add_membership(account: Account, team: Team, user: User, group: str) -> bool:
+    """Add the SSO membership; False when a concurrent login of the same user already added it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(TeamMembership(team_id=team.id, user_id=user.id, source="sso",
+                                          account_id=account.id, group_name=group))
+    except IntegrityError:
+        return False
+    return True
