@@ -29,6 +29,7 @@ DEFAULTS = {
     "LOGIN_LIMIT_PER_EMAIL": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_IP": "30 per minute;200 per hour",
     "AUDIT_RETENTION_DAYS": None,  # None: keep forever
+    "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -27,6 +27,7 @@ def make_config(tmp_path, **overrides) -> dict:
         "BASE_URL": BASE_URL,
         "DATABASE_URL": PG_URL or f"sqlite:///{tmp_path / 'portal.sqlite3'}",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
     }
     config.update(overrides)
     return config

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -76,7 +77,8 @@ class User(UserMixin, db.Model):
         return self.name or self.email
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # The method is configurable only so the test suite can use a cheap hash.
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
