@@ -131,8 +131,9 @@ def latest_id(account: Account) -> int | None:
 
 
 def iter_events(account: Account, filters: AuditFilters, upto: int | None = None,
-                batch: int = EXPORT_BATCH) -> Iterator[list[dict]]:
+                batch: int | None = None) -> Iterator[list[dict]]:
     """Batches of matching events, newest first, by id keyset: memory stays flat however many there are."""
+    batch = batch or EXPORT_BATCH
     before = None
     while True:
         rows = [as_dict(r) for r in db.session.execute(_query(account.id, filters, before, None, batch, upto))]
@@ -212,8 +213,9 @@ def prune_cutoff(days: int, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(days=days)
 
 
-def prune_batch(cutoff: datetime, batch: int = PRUNE_BATCH) -> int:
+def prune_batch(cutoff: datetime, batch: int | None = None) -> int:
     """Delete up to batch events older than cutoff (every account); the caller commits. Returns the count."""
+    batch = batch or PRUNE_BATCH
     # Small batches keep each transaction and its locks short on a large table.
     ids = select(AuditEvent.id).where(AuditEvent.time < cutoff).order_by(AuditEvent.id).limit(batch)
     ids = [r[0] for r in db.session.execute(ids)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal import audit
@@ -22,7 +22,7 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     type = StringField("Event type", validators=[Optional(), Length(max=64)])
-    outcome = SelectField("Outcome", choices=[("", "Any")] + [(o, o.capitalize()) for o in OUTCOMES],
+    outcome = SelectField("Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o, o.capitalize()) for o in OUTCOMES],
                           validators=[Optional()])
     email = StringField("User email", validators=[Optional(), Length(max=320)],
                         description="Matches the actor or the subject.")
