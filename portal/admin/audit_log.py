@@ -74,31 +74,66 @@ def make_filters(event_type: str = "", outcome: str = "", email: str = "", since
     return AuditFilters((event_type or "").strip(), outcome, normalise_email(email), since, until)
 
 
-def _conditions(account_id: int, filters: AuditFilters) -> list:
+def _bounds(filters: AuditFilters) -> tuple[datetime | None, datetime | None]:
+    since = datetime.combine(filters.since, time.min) if filters.since else None
+    until = datetime.combine(filters.until + timedelta(days=1), time.min) if filters.until else None
+    return since, until
+
+
+def _conditions(account_id: int, filters: AuditFilters, time_column=AuditEvent.time) -> list:
     # account_id first in every query: another account's events are never reachable.
     conds = [AuditEvent.account_id == account_id]
     if filters.event_type:
         conds.append(AuditEvent.event_type == filters.event_type)
     if filters.outcome:
         conds.append(AuditEvent.outcome == filters.outcome)
-    if filters.since:
-        conds.append(AuditEvent.time >= datetime.combine(filters.since, time.min))
-    if filters.until:
-        conds.append(AuditEvent.time < datetime.combine(filters.until + timedelta(days=1), time.min))
+    since, until = _bounds(filters)
+    if since:
+        conds.append(time_column >= since)
+    if until:
+        conds.append(time_column < until)
     return conds
+
+
+def _probe(account_id: int, *conds, order) -> int | None:
+    return db.session.scalar(select(AuditEvent.id).where(AuditEvent.account_id == account_id, *conds)
+                             .order_by(order).limit(1))
+
+
+def _scan_by_time(account_id: int, filters: AuditFilters, before: int | None) -> bool:
+    """For a date range, whether reading the range (then sorting) beats walking ids down to it.
+
+    Both plans return exactly the same rows; these index probes only estimate which is cheaper
+    (ids rise with time), because neither SQLite nor PostgreSQL reliably picks well on its own.
+    """
+    since, until = _bounds(filters)
+    newest = before if before is not None else _probe(account_id, order=AuditEvent.id.desc())
+    if newest is None:
+        return False
+    top = newest if until is None else _probe(account_id, AuditEvent.time < until, order=AuditEvent.time.desc())
+    bottom = 0 if since is None else _probe(account_id, AuditEvent.time >= since, order=AuditEvent.time.asc())
+    if top is None or bottom is None:  # nothing in range: either plan is cheap
+        return True
+    return min(top, newest) - bottom < newest - top
 
 
 def _query(account_id: int, filters: AuditFilters, before: int | None, after: int | None,
            limit: int, upto: int | None = None) -> Select:
     """Keyset query: ids below before (newest first) or above after (oldest first), at most limit."""
-    conds = _conditions(account_id, filters)
+    by_time = (filters.since or filters.until) and not filters.email and after is None \
+        and _scan_by_time(account_id, filters, before if upto is None or before is not None else upto + 1)
+    # id + 0 and coalesce(time) steer the planner to the chosen index without changing the result.
+    key = AuditEvent.id + 0 if by_time else AuditEvent.id
+    conds = _conditions(account_id, filters,
+                        AuditEvent.time if by_time or not (filters.since or filters.until)
+                        else func.coalesce(AuditEvent.time, AuditEvent.time))
     if before is not None:
         conds.append(AuditEvent.id < before)
     if after is not None:
         conds.append(AuditEvent.id > after)
     if upto is not None:
         conds.append(AuditEvent.id <= upto)
-    order = AuditEvent.id.asc() if after is not None else AuditEvent.id.desc()
+    order = key.asc() if after is not None else key.desc()
     if filters.email:
         # actor OR subject as two index-ordered branches, each limited, instead of one OR that
         # would have to sort every event of a busy user before taking a page.
