@@ -99,7 +99,7 @@ _FIX = {
                               "the response carried: {received_cert_fingerprint}.",
     Reason.ISSUER_MISMATCH: "The Identity Provider Issuer must equal Okta's “Identity Provider Issuer” exactly. "
                             "Configured: {idp_issuer}; received: {received_issuer}.",
-    Reason.AUDIENCE_MISMATCH: "The Audience URI (SP Entity ID) in Okta must equal the SP Entity ID shown on the SSO "
+    Reason.AUDIENCE_MISMATCH: "Audience mismatch: the Audience URI in Okta must equal the SP Entity ID shown on the SSO "
                               "settings page: {sp_entity_id} (received: {received_audience}).",
     Reason.DESTINATION_MISMATCH: "The Single sign on URL in Okta must equal the SP Assertion Consumer Service URL "
                                  "{acs_url} exactly, with “Use this for Recipient and Destination URL” enabled "

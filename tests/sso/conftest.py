@@ -116,3 +116,17 @@ def last_failure(account=None) -> AuditEvent:
     events = sso_events(account, "failure")
     assert events, "no sso.login failure was audited"
     return events[-1]
+
+
+def assert_refused(flow: Flow, response, reason: str, status: int = 400) -> AuditEvent:
+    """A 4xx page with a reference code, the failure audited with reason, and nobody signed in."""
+    page = response.get_data(as_text=True)
+    assert response.status_code == status, page[:800]
+    event = last_failure(flow.account)
+    assert event.reason == reason, (event.reason, event.details.get("problem"))
+    assert event.details["reference"] in page
+    assert event.details["fix"]
+    assert "Traceback" not in page and "onelogin" not in page.lower()
+    assert flow.client.get("/").status_code == 302  # still anonymous
+    assert sso_events(flow.account, "success") == []
+    return event
