@@ -194,6 +194,8 @@ def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, re
     except VE as exc:
         raise Rejected(_CODES.get(exc.code, Reason.MALFORMED_RESPONSE), str(exc)) from None
     not_on_or_after = response.get_assertion_not_on_or_after()
+    if not_on_or_after is None:  # _check_profile requires it; never store a replay entry without an end
+        raise Rejected(Reason.MALFORMED_RESPONSE, "no usable SubjectConfirmationData NotOnOrAfter")
     return ValidatedAssertion(
         assertion_id=assertion_id or "", nameid=nameid.get("Value") or "", nameid_format=nameid.get("Format") or "",
         attributes={k: [v if isinstance(v, str) else str(v) for v in vals] for k, vals in attributes.items()},
