@@ -1,10 +1,25 @@
-"""The only module that imports python3-saml: per-account settings, request data, SP metadata."""
+"""The only module that imports python3-saml: settings, AuthnRequest, response validation, SP metadata."""
 from __future__ import annotations
 
+import base64
+import binascii
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import current_app
+from lxml import etree
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
+from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
+from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.models import Account, SsoConfig
+from portal.sso.reasons import Reason
 from portal.sso.urls import sp_urls
 
 NAMEID_EMAIL = C.NAMEID_EMAIL_ADDRESS
@@ -42,6 +57,8 @@ def settings_dict(account: Account, config: SsoConfig | None = None, certificate
             "wantAttributeStatement": False,
             "requestedAuthnContext": False,
             "rejectDeprecatedAlgorithm": True,
+            # The demo IdP lives on http://localhost; python3-saml would reject the single-label host.
+            "allowSingleLabelDomains": True,
             "signatureAlgorithm": C.RSA_SHA256,
             "digestAlgorithm": C.SHA256,
         },
@@ -65,3 +82,197 @@ def settings_dict_for_validation() -> dict:
     # validate_metadata only reads the document; the settings object just has to be constructible.
     return {"strict": True, "sp": {"entityId": "urn:validation", "assertionConsumerService": {
         "url": "https://validation.invalid/acs", "binding": C.BINDING_HTTP_POST}}, "idp": {}}
+
+
+# --- SP-initiated login and the Assertion Consumer Service -------------------------------------
+
+_SIGNATURE_CODES = {
+    VE.WRONG_SIGNED_ELEMENT, VE.ID_NOT_FOUND_IN_SIGNED_ELEMENT, VE.DUPLICATED_ID_IN_SIGNED_ELEMENTS,
+    VE.INVALID_SIGNED_ELEMENT, VE.DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS, VE.UNEXPECTED_SIGNED_ELEMENTS,
+    VE.WRONG_NUMBER_OF_SIGNATURES_IN_RESPONSE, VE.WRONG_NUMBER_OF_SIGNATURES_IN_ASSERTION, VE.NO_SIGNED_MESSAGE,
+    VE.NO_SIGNED_ASSERTION, VE.NO_SIGNATURE_FOUND, VE.INVALID_SIGNATURE, VE.WRONG_NUMBER_OF_SIGNATURES,
+    VE.DEPRECATED_SIGNATURE_METHOD, VE.DEPRECATED_DIGEST_METHOD,
+}
+_CODES = {
+    VE.STATUS_CODE_IS_NOT_SUCCESS: Reason.IDP_STATUS_NOT_SUCCESS,
+    VE.WRONG_AUDIENCE: Reason.AUDIENCE_MISMATCH,
+    VE.SP_NAME_QUALIFIER_NAME_MISMATCH: Reason.AUDIENCE_MISMATCH,
+    VE.WRONG_DESTINATION: Reason.DESTINATION_MISMATCH,
+    VE.EMPTY_DESTINATION: Reason.DESTINATION_MISMATCH,
+    VE.WRONG_ISSUER: Reason.ISSUER_MISMATCH,
+    VE.ISSUER_MULTIPLE_IN_RESPONSE: Reason.ISSUER_MISMATCH,
+    VE.ISSUER_NOT_FOUND_IN_ASSERTION: Reason.ISSUER_MISMATCH,
+    VE.ASSERTION_EXPIRED: Reason.EXPIRED,
+    VE.SESSION_EXPIRED: Reason.EXPIRED,
+    VE.RESPONSE_EXPIRED: Reason.EXPIRED,
+    VE.ASSERTION_TOO_EARLY: Reason.NOT_YET_VALID,
+    VE.WRONG_INRESPONSETO: Reason.REQUEST_UNKNOWN_OR_USED,
+    VE.NO_NAMEID: Reason.NAMEID_NOT_EMAIL,
+    VE.EMPTY_NAMEID: Reason.NAMEID_NOT_EMAIL,
+    **{code: Reason.SIGNATURE_INVALID for code in _SIGNATURE_CODES},
+}
+# python3-saml reads its clock drift from a class attribute; the lock keeps one app's setting
+# from changing another thread's validation half-way.
+_DRIFT_LOCK = threading.Lock()
+
+
+class Rejected(Exception):
+    """python3-saml or the portal's own profile checks refused the response."""
+
+    def __init__(self, reason: Reason, problem: str = ""):
+        super().__init__(problem or reason.value)
+        self.reason = reason
+        self.problem = problem[:300]
+
+
+@dataclass(frozen=True)
+class AuthnRedirect:
+    url: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class ValidatedAssertion:
+    """Identity read through python3-saml's accessors after every check passed."""
+    assertion_id: str
+    nameid: str
+    nameid_format: str
+    attributes: dict
+    not_on_or_after: datetime
+    session_index: str | None
+
+
+def build_authn_request(account: Account, relay_state: str) -> AuthnRedirect:
+    """AuthnRequest (HTTP-Redirect, NameIDPolicy emailAddress, no ForceAuthn) and the IdP URL to send it to."""
+    urls = sp_urls(account.domain)
+    auth = OneLogin_Saml2_Auth(_url_parts(urls.initiation_url), old_settings=_settings(account))
+    url = auth.login(return_to=relay_state, force_authn=False, is_passive=False, set_nameid_policy=True)
+    return AuthnRedirect(url=url, request_id=auth.get_last_request_id())
+
+
+def request_data(request) -> dict:
+    """python3-saml request data of an ACS post; the URL comes from PORTAL_BASE_URL, never the Host header."""
+    data = _url_parts(current_app.config["BASE_URL"] + request.path)
+    data["post_data"] = request.form.to_dict()  # raises RequestEntityTooLarge over the cap
+    data["get_data"] = request.args.to_dict()
+    return data
+
+
+def parse_response(account: Account, data: dict) -> OneLogin_Saml2_Response:
+    """Decode and parse the posted SAMLResponse (no DTDs or entities); Rejected when it is not one."""
+    encoded = (data.get("post_data") or {}).get("SAMLResponse") or ""
+    if not encoded.strip():
+        raise Rejected(Reason.MALFORMED_RESPONSE, "no SAMLResponse parameter")
+    try:
+        raw = base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise Rejected(Reason.MALFORMED_RESPONSE, "SAMLResponse is not valid base64") from None
+    settings = _settings(account)
+    try:
+        response = OneLogin_Saml2_Response(settings, base64.b64encode(raw))
+    except Exception as exc:  # noqa: BLE001 - the constructor raises many kinds on hostile XML
+        raise Rejected(Reason.MALFORMED_RESPONSE, f"unreadable XML: {exc.__class__.__name__}") from None
+    if response.document.tag != f"{{{C.NS_SAMLP}}}Response":
+        raise Rejected(Reason.MALFORMED_RESPONSE, f"root element is {etree.QName(response.document).localname}")
+    return response
+
+
+def in_response_to(response: OneLogin_Saml2_Response) -> str | None:
+    """The InResponseTo of the Response element (None for an IdP-initiated response)."""
+    return response.get_in_response_to() or None
+
+
+def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, request_id: str,
+             clock_skew: int) -> ValidatedAssertion:
+    """Strict python3-saml validation, then the profile checks it leaves out; Rejected on any failure."""
+    acs_url = sp_urls(account.domain).acs_url
+    data = {**data, **_url_parts(acs_url)}
+    with _DRIFT_LOCK:
+        C.ALLOWED_CLOCK_DRIFT = clock_skew
+        try:
+            response.is_valid(data, request_id=request_id, raise_exceptions=True)
+        except VE as exc:
+            reason = _CODES.get(exc.code, Reason.MALFORMED_RESPONSE)
+            if exc.code == VE.WRONG_SUBJECTCONFIRMATION:
+                reason = _subject_confirmation_reason(response, acs_url, request_id)
+            raise Rejected(reason, str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - xmlsec and lxml errors on hostile input
+            raise Rejected(Reason.SIGNATURE_INVALID, f"verification failed: {exc.__class__.__name__}") from None
+    _check_profile(account, response, acs_url, request_id)
+    try:
+        nameid = response.get_nameid_data()
+        attributes = response.get_attributes()
+        assertion_id = response.get_assertion_id()
+    except VE as exc:
+        raise Rejected(_CODES.get(exc.code, Reason.MALFORMED_RESPONSE), str(exc)) from None
+    not_on_or_after = response.get_assertion_not_on_or_after()
+    if not_on_or_after is None:  # _check_profile requires it; never store a replay entry without an end
+        raise Rejected(Reason.MALFORMED_RESPONSE, "no usable SubjectConfirmationData NotOnOrAfter")
+    return ValidatedAssertion(
+        assertion_id=assertion_id or "", nameid=nameid.get("Value") or "", nameid_format=nameid.get("Format") or "",
+        attributes={k: [v if isinstance(v, str) else str(v) for v in vals] for k, vals in attributes.items()},
+        not_on_or_after=datetime.fromtimestamp(not_on_or_after, timezone.utc).replace(tzinfo=None),
+        session_index=response.get_session_index())
+
+
+def _check_profile(account: Account, response: OneLogin_Saml2_Response, acs_url: str, request_id: str) -> None:
+    # python3-saml compares Destination and Recipient by prefix/substring, accepts a missing
+    # AudienceRestriction, and does not require NotOnOrAfter: the Web SSO profile does.
+    destination = response.document.get("Destination")
+    if destination != acs_url:
+        raise Rejected(Reason.DESTINATION_MISMATCH, f"Destination is {destination!r}, not the ACS URL")
+    entity_id = sp_urls(account.domain).entity_id
+    restrictions = response._query_assertion("/saml:Conditions/saml:AudienceRestriction")  # the signed assertion
+    if not restrictions:
+        raise Rejected(Reason.AUDIENCE_MISMATCH, "the assertion has no AudienceRestriction")
+    for restriction in restrictions:
+        audiences = [OneLogin_Saml2_XML.element_text(a) for a in restriction.findall("saml:Audience", C.NSMAP)]
+        if entity_id not in audiences:
+            raise Rejected(Reason.AUDIENCE_MISMATCH, "an AudienceRestriction does not name the SP Entity ID")
+    bearers = [scd for scd in _bearer_data(response)]
+    if not bearers:
+        raise Rejected(Reason.MALFORMED_RESPONSE, "no bearer SubjectConfirmationData")
+    for scd in bearers:
+        if scd.get("Recipient") != acs_url:
+            raise Rejected(Reason.DESTINATION_MISMATCH, "Recipient is not the ACS URL")
+        if not scd.get("NotOnOrAfter"):
+            raise Rejected(Reason.MALFORMED_RESPONSE, "SubjectConfirmationData has no NotOnOrAfter")
+        if scd.get("InResponseTo") not in (None, request_id):
+            raise Rejected(Reason.REQUEST_UNKNOWN_OR_USED, "SubjectConfirmationData answers another request")
+
+
+def _bearer_data(response: OneLogin_Saml2_Response) -> list:
+    nodes = response._query_assertion("/saml:Subject/saml:SubjectConfirmation")
+    found = []
+    for node in nodes:
+        if node.get("Method") == C.CM_BEARER:
+            found.extend(node.findall("saml:SubjectConfirmationData", C.NSMAP))
+    return found
+
+
+def _subject_confirmation_reason(response: OneLogin_Saml2_Response, acs_url: str, request_id: str) -> Reason:
+    """Which part of the SubjectConfirmation python3-saml refused (it reports them all as one)."""
+    now = OneLogin_Saml2_Utils.now()
+    for scd in _bearer_data(response):
+        if scd.get("InResponseTo") not in (None, request_id):
+            return Reason.REQUEST_UNKNOWN_OR_USED
+        if scd.get("Recipient") and acs_url not in scd.get("Recipient"):
+            return Reason.DESTINATION_MISMATCH
+        try:
+            if scd.get("NotOnOrAfter") and OneLogin_Saml2_Utils.parse_SAML_to_time(scd.get("NotOnOrAfter")) <= now:
+                return Reason.EXPIRED
+            if scd.get("NotBefore") and OneLogin_Saml2_Utils.parse_SAML_to_time(scd.get("NotBefore")) > now:
+                return Reason.NOT_YET_VALID
+        except ValueError:
+            return Reason.MALFORMED_RESPONSE
+    return Reason.MALFORMED_RESPONSE
+
+
+def _settings(account: Account) -> OneLogin_Saml2_Settings:
+    return OneLogin_Saml2_Settings(settings_dict(account))
+
+
+def _url_parts(url: str) -> dict:
+    parts = urlsplit(url)
+    return {"https": "on" if parts.scheme == "https" else "off", "http_host": parts.netloc,
+            "script_name": parts.path, "get_data": {}, "post_data": {}}

@@ -1,9 +1,14 @@
-"""Views of the SSO blueprint: SP-initiated login, ACS, SP metadata, SSO settings."""
+"""Views of the SSO blueprint: SP-initiated login and the Assertion Consumer Service."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session
+from flask_login import login_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.extensions import csrf, db
 from portal.models import Account
+from portal.sso import saml, service
+from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
 
@@ -18,4 +23,41 @@ def get_account_or_404(domain: str) -> Account:
 @bp.get("/login/saml/<domain>")
 def start(domain):
     account = get_account_or_404(domain)
-    return render_template("sso/unavailable.html", account=account), 409
+    try:
+        url = service.start_login(account, request.args.get("next"))
+    except service.SsoError:
+        return render_template("sso/unavailable.html", account=account), 409
+    db.session.commit()
+    return redirect(url)
+
+
+@bp.post("/login/saml/<domain>/callback")
+@csrf.exempt  # the IdP posts cross-site; SAML validation protects this endpoint
+def callback(domain):
+    account = get_account_or_404(domain)
+    # Cap the body before anything decodes it (Flask's own limit is far larger).
+    limit = current_app.config["SAML_MAX_RESPONSE_BYTES"]
+    request.max_content_length = limit
+    try:
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+        data = saml.request_data(request)
+        result = service.complete_login(account, data)
+    except RequestEntityTooLarge:
+        exc = service.refuse(account, Reason.RESPONSE_TOO_LARGE, status=413,
+                             received_bytes=request.content_length or "unknown")
+        return _failed(account, exc)
+    except service.SsoError as exc:
+        return _failed(account, exc)
+    db.session.commit()
+    session.clear()  # fresh session: no fixation
+    login_user(result.user)
+    session["login_method"] = "sso"
+    return redirect(result.next_url, code=303)
+
+
+def _failed(account: Account, exc: service.SsoError):
+    db.session.commit()  # keep the failure's audit event
+    if exc.reason is Reason.SSO_DISABLED:
+        return render_template("sso/unavailable.html", account=account), exc.status
+    return render_template("sso/failed.html", account=account, reason=exc.reason, reference=exc.reference), exc.status

@@ -1,0 +1,1 @@
+"""Developer tools: a local SAML IdP for trying SSO without an Okta tenant."""

@@ -1,0 +1,70 @@
+"""Find or create the user of an SSO login, inside the account only."""
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Account, User, normalise_email
+from portal.sso.reasons import Reason
+
+# Attribute names (compared lower-case, last URI segment) that carry a person's names.
+FIRST_NAME = ("firstname", "givenname", "given_name", "first_name", "2.5.4.42")
+LAST_NAME = ("lastname", "surname", "sn", "family_name", "last_name", "familyname", "2.5.4.4")
+DISPLAY_NAME = ("displayname", "display_name", "name", "cn", "fullname", "2.16.840.1.113730.3.1.241")
+
+
+class ProvisioningError(Exception):
+    """The email may not sign in to this account; carries the Reason."""
+
+    def __init__(self, reason: Reason):
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+def name_from_attributes(attributes: dict) -> str:
+    """A display name from firstName/lastName/displayName-style attributes ("" when none)."""
+    found: dict[str, str] = {}
+    for key, values in attributes.items():
+        short = str(key).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+        value = next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+        if not value:
+            continue
+        for kind, names in (("first", FIRST_NAME), ("last", LAST_NAME), ("display", DISPLAY_NAME)):
+            if short in names:
+                found.setdefault(kind, value)
+    full = " ".join(p for p in (found.get("first"), found.get("last")) if p)
+    return (found.get("display") or full)[:200]
+
+
+def find_or_create_user(account: Account, email: str, attributes: dict, auto_create: bool) -> tuple[User, bool]:
+    """The user of account with email (created when auto_create); ProvisioningError otherwise."""
+    email = normalise_email(email)
+    user = User.by_email(email)
+    if user is None:
+        if not auto_create:
+            raise ProvisioningError(Reason.USER_NOT_FOUND)
+        user = _create(account, email, name_from_attributes(attributes))
+        if user is not None:
+            return user, True
+        user = User.by_email(email)  # a concurrent first login created it
+        if user is None:
+            raise ProvisioningError(Reason.USER_NOT_FOUND)
+    if user.account_id != account.id:
+        raise ProvisioningError(Reason.USER_IN_OTHER_ACCOUNT)
+    if not user.active:
+        raise ProvisioningError(Reason.USER_INACTIVE)
+    return user, False
+
+
+def _create(account: Account, email: str, name: str) -> User | None:
+    """Insert the user in a savepoint; None when the unique email was taken meanwhile."""
+    try:
+        with db.session.begin_nested():
+            user = User(account_id=account.id, email=email, name=name, created_via="sso")
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        return None
+    audit.record(account, "user.created", actor=user, subject=email, created_via="sso", roles=[])
+    return user

@@ -1,0 +1,108 @@
+"""A redacted, bounded summary of what an IdP posted, for the audit log (never identity decisions)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from lxml import etree
+
+NS = {
+    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
+    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
+    "ds": "http://www.w3.org/2000/09/xmldsig#",
+}
+MAX_TEXT = 200
+MAX_ATTRIBUTES = 30
+MAX_VALUES = 30
+
+
+def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
+    """AA:BB:... upper-case hex fingerprint, as Okta shows it."""
+    digest = hashlib.new(algorithm, der).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def summarize(document) -> dict:
+    """Issuer, destination, audience, recipient, NameID, times, attributes, signing certs of a parsed Response."""
+    try:
+        return _summary(document)
+    except Exception as exc:  # noqa: BLE001 - a summary of hostile XML must never break the refusal
+        return {"summary_error": exc.__class__.__name__}
+
+
+def _summary(root) -> dict:
+    assertions = root.xpath("//saml:Assertion", namespaces=NS)
+    summary = {
+        "response_id": _t(root.get("ID")),
+        "issue_instant": _t(root.get("IssueInstant")),
+        "destination": _t(root.get("Destination")),
+        "in_response_to": _t(root.get("InResponseTo")),
+        "issuer": _text(root.find("saml:Issuer", NS)),
+        "status": _t(_first(root, "samlp:Status/samlp:StatusCode/@Value")),
+        "status_message": _text(root.find("samlp:Status/samlp:StatusMessage", NS)),
+        "assertion_count": len(assertions),
+        "signatures": [_signature(sig) for sig in root.xpath("//ds:Signature", namespaces=NS)[:4]],
+    }
+    if assertions:
+        summary.update(_assertion(assertions[0]))
+    return {key: value for key, value in summary.items() if value not in (None, "", [], {})}
+
+
+def _assertion(assertion) -> dict:
+    nameid = assertion.find("saml:Subject/saml:NameID", NS)
+    scd = assertion.find("saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS)
+    conditions = assertion.find("saml:Conditions", NS)
+    attributes = {}
+    for attribute in assertion.findall("saml:AttributeStatement/saml:Attribute", NS)[:MAX_ATTRIBUTES]:
+        values = [_text(v) for v in attribute.findall("saml:AttributeValue", NS)]
+        attributes[_t(attribute.get("Name")) or "(no name)"] = values[:MAX_VALUES] + (
+            [f"... {len(values) - MAX_VALUES} more"] if len(values) > MAX_VALUES else [])
+    return {
+        "assertion_id": _t(assertion.get("ID")),
+        "assertion_issuer": _text(assertion.find("saml:Issuer", NS)),
+        "nameid": _text(nameid),
+        "nameid_format": _t(nameid.get("Format")) if nameid is not None else None,
+        "recipient": _t(scd.get("Recipient")) if scd is not None else None,
+        "subject_in_response_to": _t(scd.get("InResponseTo")) if scd is not None else None,
+        "subject_not_on_or_after": _t(scd.get("NotOnOrAfter")) if scd is not None else None,
+        "not_before": _t(conditions.get("NotBefore")) if conditions is not None else None,
+        "not_on_or_after": _t(conditions.get("NotOnOrAfter")) if conditions is not None else None,
+        "audiences": [_text(a) for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience",
+                                                            NS)][:10],
+        "attributes": attributes,
+    }
+
+
+def _signature(sig) -> dict:
+    parent = sig.getparent()
+    info = {
+        "element": etree.QName(parent).localname if parent is not None else "",
+        "algorithm": _t(_first(sig, "ds:SignedInfo/ds:SignatureMethod/@Algorithm")),
+        "digest": _t(_first(sig, "ds:SignedInfo/ds:Reference/ds:DigestMethod/@Algorithm")),
+    }
+    cert = sig.find("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
+    if cert is not None and cert.text:
+        try:
+            info["certificate_sha256"] = fingerprint(base64.b64decode("".join(cert.text.split()), validate=True))
+        except (binascii.Error, ValueError):
+            info["certificate_sha256"] = "(unreadable)"
+    return info
+
+
+def _first(node, path: str):
+    found = node.xpath(path, namespaces=NS)
+    return found[0] if found else None
+
+
+def _text(node) -> str | None:
+    if node is None:
+        return None
+    return _t("".join(node.itertext()).strip())
+
+
+def _t(value) -> str | None:
+    if value is None:
+        return None
+    value = str(value)
+    return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "..."

@@ -1,0 +1,203 @@
+"""SP-initiated SSO login: start_login() sends the user to the IdP, complete_login() checks what comes back."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.accounts import check_email
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
+from portal.security import safe_next_path
+from portal.sso import provisioning, saml
+from portal.sso.reasons import Reason
+from portal.sso.response_summary import summarize
+from portal.sso.urls import sp_urls
+
+EVENT = "sso.login"
+GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread over the phone
+
+
+class SsoError(Exception):
+    """An SSO login was refused; the failure is already audited under reference."""
+
+    def __init__(self, reason: Reason, reference: str = "", status: int = 400):
+        super().__init__(reason.value)
+        self.reason = reason
+        self.reference = reference
+        self.status = status
+
+
+@dataclass
+class LoginResult:
+    """A successful SSO login: the user, where to send them, and what the IdP asserted."""
+    user: User
+    next_url: str
+    created: bool
+    nameid: str
+    assertion_id: str
+    session_index: str | None
+    attributes: dict = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
+
+
+def sso_ready(account: Account) -> bool:
+    """Whether SSO is on and has everything a login needs."""
+    config = account.sso_config
+    return bool(config and config.enabled and config.idp_login_url and config.idp_issuer and config.certificates)
+
+
+def start_login(account: Account, next_target: str | None = None, now: datetime | None = None) -> str:
+    """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to."""
+    if not sso_ready(account):
+        raise SsoError(Reason.SSO_DISABLED, status=409)
+    now = now or utcnow()
+    target = safe_next_path(next_target) or "/"
+    authn = saml.build_authn_request(account, relay_state=target)
+    # Expired rows are useless; sweeping them here keeps both stores small without a cron job.
+    db.session.execute(delete(PendingAuthnRequest).where(PendingAuthnRequest.expires_at < now))
+    db.session.execute(delete(SeenAssertion).where(SeenAssertion.expires_at < now))
+    ttl = current_app.config["SAML_REQUEST_TTL"]
+    db.session.add(PendingAuthnRequest(request_id=authn.request_id, account_id=account.id, created_at=now,
+                                       expires_at=now + timedelta(seconds=ttl), next_url=target))
+    db.session.flush()
+    return authn.url
+
+
+def refuse(account: Account, reason: Reason, status: int = 400, **details) -> SsoError:
+    """Audit a refusal that happened before the response could be read (e.g. too large)."""
+    return _fail(account, reason, status=status, **details)
+
+
+def complete_login(account: Account, request_data: dict, now: datetime | None = None) -> LoginResult:
+    """Validate an IdP response posted to account's ACS, then find or create its user (caller commits)."""
+    now = now or utcnow()
+    if not sso_ready(account):
+        raise _fail(account, Reason.SSO_DISABLED, status=409)
+    try:
+        response = saml.parse_response(account, request_data)
+    except saml.Rejected as exc:
+        raise _fail(account, exc.reason, problem=exc.problem) from None
+    sent = summarize(response.document)
+    request_id = saml.in_response_to(response)
+    if request_id is None:
+        raise _fail(account, Reason.UNSOLICITED_RESPONSE, sent=sent, problem="the Response has no InResponseTo")
+    skew = current_app.config["SAML_CLOCK_SKEW"]
+    try:
+        assertion = saml.validate(account, response, request_data, request_id, skew)
+    except saml.Rejected as exc:
+        raise _fail(account, exc.reason, sent=sent, problem=exc.problem) from None
+    email = assertion.nameid.strip()
+    if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
+        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id)
+    _remember_assertion(account, assertion, skew, sent, request_id)
+    next_url = _consume_request(account, request_id, now, sent)
+    config = account.sso_config
+    try:
+        user, created = provisioning.find_or_create_user(account, email, assertion.attributes,
+                                                         auto_create=config.auto_create_users)
+    except provisioning.ProvisioningError as exc:
+        raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id) from None
+    user.last_login_at = user.last_sso_login_at = now
+    groups = list(assertion.attributes.get(GROUP_ATTRIBUTE, []))
+    audit.record(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
+                 assertion_id=assertion.assertion_id, session_index=assertion.session_index,
+                 attributes=sorted(assertion.attributes), groups=groups[:50])
+    db.session.flush()
+    return LoginResult(user=user, next_url=safe_next_path(next_url) or "/", created=created, nameid=email,
+                       assertion_id=assertion.assertion_id, session_index=assertion.session_index,
+                       attributes=assertion.attributes, groups=groups)
+
+
+def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, skew: int, sent: dict,
+                        request_id: str) -> None:
+    """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
+    if not assertion.assertion_id:
+        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID")
+    db.session.add(SeenAssertion(account_id=account.id, assertion_id=assertion.assertion_id[:200],
+                                 expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
+    try:
+        db.session.flush()  # concurrent identical posts: the unique key lets exactly one through
+    except IntegrityError:
+        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id) from None
+
+
+def _consume_request(account: Account, request_id: str, now: datetime, sent: dict) -> str:
+    """Use up the pending AuthnRequest (one use); the stored post-login target."""
+    pending = db.session.execute(
+        select(PendingAuthnRequest.expires_at, PendingAuthnRequest.next_url)
+        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id)).first()
+    if pending is None:
+        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent)
+    deleted = db.session.execute(
+        delete(PendingAuthnRequest)
+        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
+    if deleted.rowcount != 1:  # another post consumed it between our select and delete
+        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent)
+    if pending.expires_at <= now:
+        raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id)
+    return pending.next_url
+
+
+def _fail(account: Account, reason: Reason, *, status: int = 400, sent: dict | None = None, subject: str = "",
+          burn: str | None = None, **details) -> SsoError:
+    """Undo everything this login did, audit the refusal with the admin's fix, return the error to raise."""
+    # Nothing but the audit event may survive a refusal (no user, no replay-store row).
+    db.session.rollback()
+    if burn:
+        # The IdP answered this request, so it is used up even though the login failed.
+        db.session.execute(delete(PendingAuthnRequest).where(
+            PendingAuthnRequest.request_id == burn, PendingAuthnRequest.account_id == account.id))
+    sent = sent or {}
+    reference = "SSO-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    subject = subject or (sent.get("nameid") or "")
+    audit.record(account, EVENT, outcome="failure", reason=reason.value, subject=subject, reference=reference,
+                 fix=reason.fix_for(_fix_values(account, sent, details)), sent=sent,
+                 **{k: v for k, v in details.items() if v not in (None, "")})
+    db.session.flush()
+    return SsoError(reason, reference, status=status)
+
+
+def _fix_values(account: Account, sent: dict, details: dict) -> dict:
+    urls = sp_urls(account.domain)
+    config = account.sso_config
+    certs = list(config.certificates) if config is not None else []
+    signing = [s.get("certificate_sha256") for s in sent.get("signatures", []) if s.get("certificate_sha256")]
+    values = {
+        "sp_entity_id": urls.entity_id, "acs_url": urls.acs_url, "sp_initiation_url": urls.initiation_url,
+        "idp_issuer": (config.idp_issuer if config else None) or "(not set)",
+        "cert_fingerprints": ", ".join(c.sha256_fingerprint for c in certs) or "(none)",
+        "received_cert_fingerprint": ", ".join(dict.fromkeys(signing)) or "(no certificate in the response)",
+        "received_issuer": sent.get("assertion_issuer") or sent.get("issuer") or "(none)",
+        "received_audience": ", ".join(sent.get("audiences", [])) or "(none)",
+        "received_destination": sent.get("destination") or "(none)",
+        "received_recipient": sent.get("recipient") or "(none)",
+        "received_not_on_or_after": sent.get("not_on_or_after") or sent.get("subject_not_on_or_after") or "(none)",
+        "received_not_before": sent.get("not_before") or "(none)",
+        "received_in_response_to": sent.get("in_response_to") or "(none)",
+        "received_assertion_id": sent.get("assertion_id") or "(none)",
+        "received_nameid": sent.get("nameid") or "(none)",
+        "received_nameid_format": sent.get("nameid_format") or "(none)",
+        "email": sent.get("nameid") or "(none)",
+        "status": sent.get("status") or "(none)",
+        "clock_skew": current_app.config["SAML_CLOCK_SKEW"],
+        "request_ttl": current_app.config["SAML_REQUEST_TTL"],
+        "limit_bytes": current_app.config["SAML_MAX_RESPONSE_BYTES"],
+    }
+    values.update({k: v for k, v in details.items() if isinstance(v, (str, int))})
+    return values
+
+
+def _looks_like_email(value: str) -> bool:
+    try:  # the same rule as every other email in the portal
+        check_email(value)
+    except ServiceError:
+        return False
+    return True
