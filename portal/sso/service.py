@@ -15,13 +15,14 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
 from portal.security import safe_next_path
+from portal.sso import groups as group_sync
 from portal.sso import provisioning, saml
+from portal.sso.groups import GROUP_ATTRIBUTE
 from portal.sso.reasons import Reason
 from portal.sso.response_summary import summarize
 from portal.sso.urls import sp_urls
 
 EVENT = "sso.login"
-GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread over the phone
 
 
@@ -106,10 +107,15 @@ def complete_login(account: Account, request_data: dict, now: datetime | None = 
     except provisioning.ProvisioningError as exc:
         raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id) from None
     user.last_login_at = user.last_sso_login_at = now
-    groups = list(assertion.attributes.get(GROUP_ATTRIBUTE, []))
+    asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
+    groups = list(asserted or [])
+    sync = group_sync.sync_groups(account, user, asserted, config,
+                                  max_groups=current_app.config["SAML_MAX_GROUPS"],
+                                  max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"])
     audit.record(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
                  assertion_id=assertion.assertion_id, session_index=assertion.session_index,
-                 attributes=sorted(assertion.attributes), groups=groups[:50])
+                 attributes=sorted(assertion.attributes), groups=groups[:50],
+                 teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done")
     db.session.flush()
     return LoginResult(user=user, next_url=safe_next_path(next_url) or "/", created=created, nameid=email,
                        assertion_id=assertion.assertion_id, session_index=assertion.session_index,
