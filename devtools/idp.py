@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import html
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Flask, request
 
 from portal import create_app as create_portal
 from portal.extensions import db
-from portal.models import Account, IdpCertificate
+from portal.models import Account
+from portal.sso import settings
 from tests.idp import KeyPair, TestIdp, make_keypair
 
 KEY_DIR = Path("instance") / "devtools-idp"
@@ -107,29 +105,11 @@ def _sp_metadata(redirect_url: str) -> str:
                               acs=html.escape(message.assertion_consumer_service_url, quote=True))
 
 
-def _fingerprint(der: bytes, algorithm: str) -> str:
-    digest = hashlib.new(algorithm, der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
-
-
 def wire(account: Account, port: int, keys: KeyPair) -> None:
-    """Point account's SSO settings at the local IdP on port: login URL, issuer, certificate, SSO on (caller commits)."""
-    config = account.sso_config
-    config.idp_login_url = f"http://127.0.0.1:{port}/sso"
-    config.idp_issuer = f"http://127.0.0.1:{port}/idp"
-    config.enabled = True
-    config.auto_create_users = True
-    config.version = (config.version or 0) + 1
-    cert = x509.load_pem_x509_certificate(keys.cert_pem.encode())
-    der = cert.public_bytes(Encoding.DER)
-    db.session.query(IdpCertificate).filter_by(account_id=account.id).delete()
-    db.session.add(IdpCertificate(
-        account_id=account.id, pem=keys.cert_pem, sha256_fingerprint=_fingerprint(der, "sha256"),
-        sha1_fingerprint=_fingerprint(der, "sha1"), subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(), serial=format(cert.serial_number, "X"),
-        not_before=cert.not_valid_before_utc.replace(tzinfo=None),
-        not_after=cert.not_valid_after_utc.replace(tzinfo=None)))
-    db.session.flush()
+    """Point account's SSO settings at the local IdP on port, through the same service as the settings page."""
+    settings.apply(account, settings.SettingsChange(
+        idp_login_url=f"http://127.0.0.1:{port}/sso", idp_issuer=f"http://127.0.0.1:{port}/idp",
+        replace_certificates=[keys.cert_pem], auto_create_users=True, enabled=True))
 
 
 def wire_demo(port: int, keys: KeyPair, domain: str = "demo") -> str:

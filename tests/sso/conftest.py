@@ -1,34 +1,24 @@
 """SSO fixtures: the pysaml2 test IdP, an account wired to it, and a helper that drives a login."""
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlencode
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, IdpCertificate
 from portal.sso import saml
+from portal.sso.certs import parse_certificate
 from tests.idp import KeyPair, TestIdp, make_keypair, post_form
 
 
-def _fingerprint(der: bytes, algorithm: str) -> str:
-    digest = hashlib.new(algorithm, der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
-
-
 def add_certificate(account, pem: str) -> IdpCertificate:
-    """Store an active IdP Signature Certificate for account (until portal.sso.certs is merged)."""
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    der = cert.public_bytes(Encoding.DER)
-    row = IdpCertificate(account_id=account.id, pem=pem.strip() + "\n", sha256_fingerprint=_fingerprint(der, "sha256"),
-                         sha1_fingerprint=_fingerprint(der, "sha1"), subject=cert.subject.rfc4514_string(),
-                         issuer=cert.issuer.rfc4514_string(), serial=format(cert.serial_number, "X"),
-                         not_before=cert.not_valid_before_utc.replace(tzinfo=None),
-                         not_after=cert.not_valid_after_utc.replace(tzinfo=None))
+    """Store an active IdP Signature Certificate for account, parsed as the settings page does."""
+    info = parse_certificate(pem)
+    row = IdpCertificate(account_id=account.id, pem=info.pem, sha256_fingerprint=info.sha256_fingerprint,
+                         sha1_fingerprint=info.sha1_fingerprint, subject=info.subject, issuer=info.issuer,
+                         serial=info.serial, not_before=info.not_before, not_after=info.not_after)
     db.session.add(row)
     db.session.flush()
     return row

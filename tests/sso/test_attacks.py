@@ -8,7 +8,8 @@ import pytest
 from lxml import etree
 
 from portal.models import User
-from tests.sso.conftest import _fingerprint, assert_refused, last_failure
+from portal.sso.certs import parse_certificate
+from tests.sso.conftest import assert_refused, last_failure
 
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol", "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
       "ds": "http://www.w3.org/2000/09/xmldsig#"}
@@ -139,8 +140,7 @@ def test_embedded_foreign_certificate_refused(flow, idp_keys, admin):
     request = flow.start()
     response = flow.post(flow.respond(request, "admin@acme.test", key=idp_keys["attacker"]))
     event = assert_refused(flow, response, "signature_invalid")
-    der = base64.b64decode(idp_keys["attacker"].cert_b64)
-    assert _fingerprint(der, "sha256") in event.details["fix"]
+    assert parse_certificate(idp_keys["attacker"].cert_pem).sha256_fingerprint in event.details["fix"]
 
 
 def test_response_for_another_accounts_entity_id_refused(flow, admin):
