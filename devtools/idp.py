@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--wire-demo", action="store_true", help="point the demo account's SSO settings at this IdP")
     parser.add_argument("--domain", default="demo", help="account to wire with --wire-demo (default: demo)")
+    parser.add_argument("--key-dir", type=Path, default=KEY_DIR, help=f"signing key folder (default: {KEY_DIR})")
     args = parser.parse_args(argv)
-    keys = keypair()
+    keys = keypair(args.key_dir)
     if args.wire_demo:
         start = wire_demo(args.port, keys, args.domain)
         print(f"Account '{args.domain}' now signs in through this IdP. Open {start}")
