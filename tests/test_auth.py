@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from flask import Blueprint
 from sqlalchemy import select
@@ -5,7 +7,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, Role
 from portal.permissions import MANAGE_TEAMS, get_owned_or_403, require_permission
-from tests.conftest import PASSWORD, csrf_token, login
+from portal import create_app
+from tests.conftest import PASSWORD, PortalClient, csrf_token, login, make_config
 
 
 def test_anonymous_dashboard_redirects_to_login(client):
@@ -210,3 +213,14 @@ def test_templates_have_no_inline_styles_or_scripts():
         text = path.read_text()
         assert "style=" not in text, path
         assert "<script>" not in text and "onclick=" not in text, path
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+                                         "RATELIMIT_KEY_PREFIX": f"portal-test-{uuid.uuid4().hex}"}])
+def test_throttle_is_shared_between_workers_through_redis(app, client, admin, tmp_path, app_config):
+    for _ in range(5):
+        assert login(client, admin.email, "wrong-password").status_code == 200
+    # A second app instance (another gunicorn worker) with its own limiter connection sees the same counters.
+    other = create_app(make_config(tmp_path, **app_config))
+    other.test_client_class = PortalClient
+    assert login(other.test_client(), admin.email).status_code == 429
