@@ -13,6 +13,7 @@ from markupsafe import escape
 from portal import audit
 from portal.extensions import db
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, summarize
+from tests.conftest import csrf_token, login
 from tests.idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from tests.sso.conftest import sso_events
 
@@ -35,7 +36,8 @@ CASES = {
                     "destination_mismatch",
                     ["Destination `https://portal.test/login/saml/old/callback`",
                      "Recipient `https://portal.test/login/saml/old/callback`",
-                     f"the SP Assertion Consumer Service URL is `{ACS_URL}`", "Use this for Recipient and Destination URL"]),
+                     f"the SP Assertion Consumer Service URL is `{ACS_URL}`",
+                     "Use this for Recipient and Destination URL"]),
     "issuer": (dict(issuer="http://www.okta.com/exkOTHER"), "admin@acme.test", "issuer_mismatch",
                ["Okta sent Issuer `http://www.okta.com/exkOTHER`",
                 "the Identity Provider Issuer configured here is `http://www.okta.com/exkTESTIDP`"]),
@@ -73,7 +75,6 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
     fix = event.details["fix"]
     for piece in pieces:
         assert piece.format(**fingerprints) in fix, (piece, fix)
-    from tests.conftest import login
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     assert "Recent SSO logins" in page
@@ -96,12 +97,13 @@ def test_done_when_mistyped_audience_is_shown_filtered_and_exported(flow, admin)
     assert response.status_code == 400
     event = sso_events(flow.account, "failure")[-1]
     reference = event.details["reference"]
-    from tests.conftest import login
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     assert ("Okta sent Audience `https://portal.test/login/saml/acme-old`; the SP Entity ID is "
             "`https://portal.test/login/saml/acme`. Make them match exactly") in page
-    assert reference in page and "audience_mismatch" in page and f'datetime="{event.time.replace(microsecond=0).isoformat()}Z"' in page
+    assert reference in page and "audience_mismatch" in page
+    assert 'The last SSO login (admin@acme.test) failed' in page and f'href="#attempt-{event.id}"' in page
+    assert f'datetime="{event.time.replace(microsecond=0).isoformat()}Z"' in page  # UTC, localtime.js shows it local
     # What the IdP sent, in the attempt's <details>.
     assert "<summary>What the IdP sent</summary>" in page and "https://portal.test/login/saml/acme-old" in page
 
@@ -118,7 +120,6 @@ def test_done_when_mistyped_audience_is_shown_filtered_and_exported(flow, admin)
 
 
 def test_failures_first_then_newest(flow, admin):
-    from tests.conftest import login
     assert flow.login("admin@acme.test").status_code == 303  # success 1
     flow.client.post("/logout", data={"csrf_token": _token(flow.client)})
     flow.login("nobody@acme.test")  # failure 1
@@ -150,7 +151,6 @@ def test_other_accounts_attempts_are_never_shown(flow, other_account, admin):
                  subject="spy@globex.test", reference="SSO-GLOBEX22", fix="globex fix", sent={"nameid": "spy"})
     db.session.commit()
     flow.login("nobody@acme.test")
-    from tests.conftest import login
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     assert "SSO-GLOBEX22" not in page and "spy@globex.test" not in page and "globex fix" not in page
@@ -191,5 +191,4 @@ def test_big_response_failure_keeps_reference_and_fix(flow, app_config):
 
 
 def _token(client) -> str:
-    from tests.conftest import csrf_token
     return csrf_token(client, "/")
