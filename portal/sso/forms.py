@@ -65,3 +65,7 @@ def uploaded(file_field, limit: int) -> bytes | None:
     if not storage or not getattr(storage, "filename", ""):
         return None
     return storage.read(limit + 1)
+
+
+class TestSsoForm(FlaskForm):
+    """Only the CSRF token: Test SSO runs against the saved settings."""

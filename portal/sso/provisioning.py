@@ -50,11 +50,26 @@ def find_or_create_user(account: Account, email: str, attributes: dict, auto_cre
         user = User.by_email(email)  # a concurrent first login created it
         if user is None:
             raise ProvisioningError(Reason.USER_NOT_FOUND)
+    _check(account, user)
+    return user, False
+
+
+def preview_user(account: Account, email: str, auto_create: bool) -> User | None:
+    """What find_or_create_user would do, writing nothing: the user, None if one would be created, else raises."""
+    user = User.by_email(normalise_email(email))
+    if user is None:
+        if not auto_create:
+            raise ProvisioningError(Reason.USER_NOT_FOUND)
+        return None
+    _check(account, user)
+    return user
+
+
+def _check(account: Account, user: User) -> None:
     if user.account_id != account.id:
         raise ProvisioningError(Reason.USER_IN_OTHER_ACCOUNT)
     if not user.active:
         raise ProvisioningError(Reason.USER_INACTIVE)
-    return user, False
 
 
 def _create(account: Account, email: str, name: str) -> User | None:

@@ -1,8 +1,10 @@
 """Why an SSO login was refused: machine code, what the user sees, and the admin's fix."""
 from __future__ import annotations
 
+import secrets
 from enum import Enum
 
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread over the phone
 _CONTACT = "Contact your account admin and give them the reference code below."
 
 
@@ -47,6 +49,11 @@ class Reason(str, Enum):
         return self.admin_fix.format_map(_Missing(values))
 
 
+def new_reference() -> str:
+    """A reference code (SSO-XXXXXXXX) the user quotes and the admin finds the attempt by."""
+    return "SSO-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "(not set)"
@@ -87,27 +94,33 @@ _FIX = {
     Reason.MALFORMED_RESPONSE: "The ACS received something that is not a valid SAML 2.0 Response ({problem}). Check "
                                "that the Single sign on URL in Okta is the SP Assertion Consumer Service URL {acs_url} "
                                "and review the SAML response attributes; if nobody was signing in, it may be an attack.",
-    Reason.UNSOLICITED_RESPONSE: "Only the SP-initiated flow is supported: users must start from the SP Initiation URL "
-                                 "{sp_initiation_url} (or Log in with SSO), not from the Okta dashboard tile. In Okta, "
-                                 "you can point the app tile at the SP Initiation URL.",
-    Reason.IDP_STATUS_NOT_SUCCESS: "Okta refused the login (status {status}). Check that the user is assigned to the "
-                                   "Okta application (Assignments tab → Assign to People or Groups).",
-    Reason.SIGNATURE_INVALID: "The response was not signed by an active IdP Signature Certificate of this account "
+    Reason.UNSOLICITED_RESPONSE: "The IdP sent a response nobody asked for (no InResponseTo): an IdP-initiated "
+                                 "login, e.g. from the Okta dashboard tile. Only the SP-initiated flow is supported: "
+                                 "users must start from the SP Initiation URL `{sp_initiation_url}` (or Log in with "
+                                 "SSO). In Okta, you can point the app tile at the SP Initiation URL.",
+    Reason.IDP_STATUS_NOT_SUCCESS: "Okta refused the login: it sent status `{status}` ({status_message}) instead of "
+                                   "`urn:oasis:names:tc:SAML:2.0:status:Success`. Check that the user is assigned to "
+                                   "the Okta application (Assignments tab → Assign to People or Groups).",
+    Reason.SIGNATURE_INVALID: "The response carried the signing certificate `{received_cert_fingerprint}` (SHA-256); "
+                              "the active IdP Signature Certificates of this account are `{cert_fingerprints}` "
                               "({problem}). Copy the current X.509 Certificate from Okta's “View SAML setup "
                               "instructions” into IdP Signature Certificate (during rotation add the new one as well), "
-                              "and make sure Okta signs with RSA-SHA256. Certificates configured: {cert_fingerprints}; "
-                              "the response carried: {received_cert_fingerprint}.",
-    Reason.ISSUER_MISMATCH: "The Identity Provider Issuer must equal Okta's “Identity Provider Issuer” exactly. "
-                            "Configured: {idp_issuer}; received: {received_issuer}.",
-    Reason.AUDIENCE_MISMATCH: "Audience mismatch: the Audience URI in Okta must equal the SP Entity ID shown on the SSO "
-                              "settings page: {sp_entity_id} (received: {received_audience}).",
-    Reason.DESTINATION_MISMATCH: "The Single sign on URL in Okta must equal the SP Assertion Consumer Service URL "
-                                 "{acs_url} exactly, with “Use this for Recipient and Destination URL” enabled "
-                                 "(received Destination {received_destination}, Recipient {received_recipient}).",
-    Reason.EXPIRED: "The response was outside its validity window (NotOnOrAfter {received_not_on_or_after}). Check the "
-                    "clocks of the IdP and the portal; the portal allows {clock_skew} seconds of difference.",
-    Reason.NOT_YET_VALID: "The response is not valid yet (NotBefore {received_not_before}). Check the clocks of the IdP "
-                          "and the portal; the portal allows {clock_skew} seconds of difference.",
+                              "and make sure Okta signs the assertion with RSA-SHA256.",
+    Reason.ISSUER_MISMATCH: "Okta sent Issuer `{received_issuer}`; the Identity Provider Issuer configured here is "
+                            "`{idp_issuer}`. Make them match exactly: copy “Identity Provider Issuer” from Okta's SAML "
+                            "setup instructions.",
+    Reason.AUDIENCE_MISMATCH: "Okta sent Audience `{received_audience}`; the SP Entity ID is `{sp_entity_id}`. Make "
+                              "them match exactly: paste the SP Entity ID into “Audience URI (SP Entity ID)” in Okta.",
+    Reason.DESTINATION_MISMATCH: "Okta sent Destination `{received_destination}` and Recipient `{received_recipient}`; "
+                                 "the SP Assertion Consumer Service URL is `{acs_url}`. Make them match exactly: paste "
+                                 "it into “Single sign on URL” in Okta and enable “Use this for Recipient and "
+                                 "Destination URL”.",
+    Reason.EXPIRED: "The response was valid until `{received_not_on_or_after}` (UTC), but the portal received it at "
+                    "`{checked_at}` (UTC), more than the allowed clock skew of {clock_skew} seconds later. Check the "
+                    "clocks of the IdP and the portal (NTP), and that the user finished the login promptly.",
+    Reason.NOT_YET_VALID: "The response is valid only from `{received_not_before}` (UTC), but the portal received it "
+                          "at `{checked_at}` (UTC), more than the allowed clock skew of {clock_skew} seconds earlier. "
+                          "The IdP's clock is ahead: check the clocks of the IdP and the portal (NTP).",
     Reason.REQUEST_UNKNOWN_OR_USED: "The response answers a login request this account did not send or already used "
                                     "(InResponseTo {received_in_response_to}). Use the SP Initiation URL "
                                     "{sp_initiation_url} to test the login flow; a repeated post may be a replay.",
@@ -115,12 +128,16 @@ _FIX = {
                             "the SP Initiation URL {sp_initiation_url}.",
     Reason.REPLAYED_ASSERTION: "The same assertion (ID {received_assertion_id}) was posted again. A browser re-post is "
                                "harmless; otherwise someone may be replaying a captured response.",
-    Reason.NAMEID_NOT_EMAIL: "In the Okta application set Name ID format to EmailAddress and Application username to "
-                             "Email (received format {received_nameid_format}, value {received_nameid}).",
-    Reason.USER_NOT_FOUND: "No user of this account has the email {email} and Auto-create users is off. Create the user "
-                           "with an email matching the NameID, or enable Auto-create users.",
-    Reason.USER_IN_OTHER_ACCOUNT: "The email {email} belongs to a user of another account; one email lives in one "
-                                  "account only. Check that users are assigned to the right Okta application.",
-    Reason.USER_INACTIVE: "The user {email} is deactivated. Reactivate the user on the Users page if they should "
-                          "have access, or unassign them in Okta.",
+    Reason.NAMEID_NOT_EMAIL: "Okta sent NameID `{received_nameid}` in format `{received_nameid_format}`; the portal "
+                             "needs an email address in format "
+                             "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`. In the Okta application set "
+                             "Name ID format to EmailAddress and Application username to Email.",
+    Reason.USER_NOT_FOUND: "Okta sent NameID `{email}`, but no user of this account has that email and Auto-create "
+                           "users is off. Create the user with an email matching the NameID, or enable Auto-create "
+                           "users.",
+    Reason.USER_IN_OTHER_ACCOUNT: "Okta sent NameID `{email}`, which belongs to a user of another account; one "
+                                  "email lives in one account only. Check that users are assigned to the right Okta "
+                                  "application.",
+    Reason.USER_INACTIVE: "Okta sent NameID `{email}`; that user is deactivated. Reactivate the user on the Users page "
+                          "if they should have access, or unassign them in Okta.",
 }

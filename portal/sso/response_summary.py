@@ -1,9 +1,14 @@
-"""A redacted, bounded summary of what an IdP posted, for the audit log (never identity decisions)."""
+"""A redacted, bounded summary of what an IdP posted, for the audit log (never identity decisions).
+
+No signature or digest values and no raw XML are kept; the whole summary stays under MAX_SUMMARY_CHARS
+(attribute values are cut first) so the failure's reference and fix always fit in its audit event.
+"""
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import json
 
 from lxml import etree
 
@@ -15,6 +20,12 @@ NS = {
 MAX_TEXT = 200
 MAX_ATTRIBUTES = 30
 MAX_VALUES = 30
+MAX_SUMMARY_CHARS = 8000  # the audit event holds 16,000: room left for the fix, reference and problem
+COMPACT_CHARS = 3000  # the smaller copy kept with a successful login
+COMPACT_TEXT = 100
+# What a successful login keeps: enough to review the attributes, nothing an admin would not need.
+COMPACT_KEYS = ("issuer", "destination", "recipient", "audiences", "nameid", "nameid_format", "not_before",
+                "not_on_or_after", "subject_not_on_or_after", "attributes", "signatures")
 
 
 def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
@@ -26,9 +37,41 @@ def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
 def summarize(document) -> dict:
     """Issuer, destination, audience, recipient, NameID, times, attributes, signing certs of a parsed Response."""
     try:
-        return _summary(document)
+        return fit(_summary(document), MAX_SUMMARY_CHARS)
     except Exception as exc:  # noqa: BLE001 - a summary of hostile XML must never break the refusal
         return {"summary_error": exc.__class__.__name__}
+
+
+def compact(summary: dict) -> dict:
+    """A smaller copy of a summary for a successful login: main fields, attribute values trimmed."""
+    small = {key: summary[key] for key in COMPACT_KEYS if key in summary}
+    if "signatures" in small:
+        small["signatures"] = [{k: v for k, v in sig.items() if k in ("element", "certificate_sha256")}
+                               for sig in small["signatures"]]
+    if "attributes" in small:
+        small["attributes"] = {_cut(name, COMPACT_TEXT): _capped([_cut(v, COMPACT_TEXT) for v in values], 10)
+                               for name, values in small["attributes"].items()}
+    return fit(small, COMPACT_CHARS)
+
+
+def fit(summary: dict, limit: int) -> dict:
+    """Cut attribute values (then attributes) until the JSON of summary is at most limit characters."""
+    if _size(summary) <= limit:
+        return summary
+    attributes = summary.get("attributes") or {}
+    for cap in (10, 3, 1, 0):
+        trimmed = {name: _capped(values, cap) for name, values in attributes.items()}
+        candidate = {**summary, "attributes": trimmed, "trimmed": True}
+        if _size(candidate) <= limit:
+            return candidate
+    names = list(attributes)
+    candidate = {**summary, "attributes": {}, "trimmed": True,
+                 "attribute_names": [_cut(n, 60) for n in names[:20]]}
+    if _size(candidate) <= limit:
+        return candidate
+    # Every text field is already capped, so only a pathological document gets here: keep the key facts.
+    return {key: summary[key] for key in ("issuer", "destination", "nameid", "nameid_format", "status")
+            if key in summary} | {"trimmed": True}
 
 
 def _summary(root) -> dict:
@@ -56,8 +99,7 @@ def _assertion(assertion) -> dict:
     attributes = {}
     for attribute in assertion.findall("saml:AttributeStatement/saml:Attribute", NS)[:MAX_ATTRIBUTES]:
         values = [_text(v) for v in attribute.findall("saml:AttributeValue", NS)]
-        attributes[_t(attribute.get("Name")) or "(no name)"] = values[:MAX_VALUES] + (
-            [f"... {len(values) - MAX_VALUES} more"] if len(values) > MAX_VALUES else [])
+        attributes[_t(attribute.get("Name")) or "(no name)"] = _capped(values, MAX_VALUES)
     return {
         "assertion_id": _t(assertion.get("ID")),
         "assertion_issuer": _text(assertion.find("saml:Issuer", NS)),
@@ -88,6 +130,21 @@ def _signature(sig) -> dict:
         except (binascii.Error, ValueError):
             info["certificate_sha256"] = "(unreadable)"
     return info
+
+
+def _capped(values: list, cap: int) -> list:
+    """The first cap values, and a note of how many were left out."""
+    return values[:cap] + ([f"... {len(values) - cap} more"] if len(values) > cap else [])
+
+
+def _size(value) -> int:
+    return len(json.dumps(value, default=str))
+
+
+def _cut(value, limit: int):
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    return value[:limit] + "..."
 
 
 def _first(node, path: str):

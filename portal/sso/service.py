@@ -1,7 +1,6 @@
 """SP-initiated SSO login: start_login() sends the user to the IdP, complete_login() checks what comes back."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,24 +15,24 @@ from portal.extensions import db
 from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
 from portal.security import safe_next_path
 from portal.sso import groups as group_sync
-from portal.sso import provisioning, saml
+from portal.sso import provisioning, saml, trial
 from portal.sso.groups import GROUP_ATTRIBUTE
-from portal.sso.reasons import Reason
-from portal.sso.response_summary import summarize
+from portal.sso.reasons import Reason, new_reference
+from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls
 
 EVENT = "sso.login"
-_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread over the phone
 
 
 class SsoError(Exception):
     """An SSO login was refused; the failure is already audited under reference."""
 
-    def __init__(self, reason: Reason, reference: str = "", status: int = 400):
+    def __init__(self, reason: Reason, reference: str = "", status: int = 400, test: bool = False):
         super().__init__(reason.value)
         self.reason = reason
         self.reference = reference
         self.status = status
+        self.test = test  # a Test SSO run: the admin's result page, not the user's refusal page
 
 
 @dataclass
@@ -49,15 +48,25 @@ class LoginResult:
     groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
 
 
+def idp_fields_complete(account: Account) -> bool:
+    """Whether IdP Login URL, Identity Provider Issuer and a certificate are set (SSO on or not)."""
+    config = account.sso_config
+    return bool(config and config.idp_login_url and config.idp_issuer and config.certificates)
+
+
 def sso_ready(account: Account) -> bool:
     """Whether SSO is on and has everything a login needs."""
-    config = account.sso_config
-    return bool(config and config.enabled and config.idp_login_url and config.idp_issuer and config.certificates)
+    return bool(account.sso_config and account.sso_config.enabled and idp_fields_complete(account))
 
 
-def start_login(account: Account, next_target: str | None = None, now: datetime | None = None) -> str:
-    """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to."""
-    if not sso_ready(account):
+def start_login(account: Account, next_target: str | None = None, now: datetime | None = None,
+                test_by: User | None = None) -> str:
+    """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to.
+
+    test_by: the admin running Test SSO; the request then works with SSO turned off, and its
+    response is only reported on (see trial.py), never a login.
+    """
+    if not (idp_fields_complete(account) if test_by is not None else sso_ready(account)):
         raise SsoError(Reason.SSO_DISABLED, status=409)
     now = now or utcnow()
     target = safe_next_path(next_target) or "/"
@@ -67,7 +76,8 @@ def start_login(account: Account, next_target: str | None = None, now: datetime 
     db.session.execute(delete(SeenAssertion).where(SeenAssertion.expires_at < now))
     ttl = current_app.config["SAML_REQUEST_TTL"]
     db.session.add(PendingAuthnRequest(request_id=authn.request_id, account_id=account.id, created_at=now,
-                                       expires_at=now + timedelta(seconds=ttl), next_url=target))
+                                       expires_at=now + timedelta(seconds=ttl), next_url=target,
+                                       test_by_user_id=test_by.id if test_by is not None else None))
     db.session.flush()
     return authn.url
 
@@ -77,35 +87,47 @@ def refuse(account: Account, reason: Reason, status: int = 400, **details) -> Ss
     return _fail(account, reason, status=status, **details)
 
 
-def complete_login(account: Account, request_data: dict, now: datetime | None = None) -> LoginResult:
-    """Validate an IdP response posted to account's ACS, then find or create its user (caller commits)."""
+def complete_login(account: Account, request_data: dict,
+                   now: datetime | None = None) -> LoginResult | trial.TestReport:
+    """Validate an IdP response posted to account's ACS, then find or create its user (caller commits).
+
+    A response to a Test SSO request passes every same check but only yields a trial.TestReport.
+    """
     now = now or utcnow()
-    if not sso_ready(account):
+    if not idp_fields_complete(account):
         raise _fail(account, Reason.SSO_DISABLED, status=409)
     try:
         response = saml.parse_response(account, request_data)
     except saml.Rejected as exc:
+        if not sso_ready(account):
+            raise _fail(account, Reason.SSO_DISABLED, status=409) from None
         raise _fail(account, exc.reason, problem=exc.problem) from None
     sent = summarize(response.document)
     request_id = saml.in_response_to(response)
+    # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
+    tester = _tester(account, request_id)
+    if tester is None and not sso_ready(account):
+        raise _fail(account, Reason.SSO_DISABLED, status=409, sent=sent)
     if request_id is None:
         raise _fail(account, Reason.UNSOLICITED_RESPONSE, sent=sent, problem="the Response has no InResponseTo")
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, request_id, skew)
     except saml.Rejected as exc:
-        raise _fail(account, exc.reason, sent=sent, problem=exc.problem) from None
+        raise _fail(account, exc.reason, sent=sent, problem=exc.problem, tester=tester) from None
     email = assertion.nameid.strip()
     if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
-        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id)
-    _remember_assertion(account, assertion, skew, sent, request_id)
-    next_url = _consume_request(account, request_id, now, sent)
+        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id, tester=tester)
+    _remember_assertion(account, assertion, skew, sent, request_id, tester)
+    next_url = _consume_request(account, request_id, now, sent, tester)
     config = account.sso_config
     try:
+        if tester is not None:  # a test run returns here: nobody is created, signed in or moved between teams
+            return trial.report(account, tester, email, assertion.attributes, sent, reference=new_reference())
         user, created = provisioning.find_or_create_user(account, email, assertion.attributes,
                                                          auto_create=config.auto_create_users)
     except provisioning.ProvisioningError as exc:
-        raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id) from None
+        raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id, tester=tester) from None
     user.last_login_at = user.last_sso_login_at = now
     asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
@@ -115,46 +137,58 @@ def complete_login(account: Account, request_data: dict, now: datetime | None = 
     audit.record(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
                  assertion_id=assertion.assertion_id, session_index=assertion.session_index,
                  attributes=sorted(assertion.attributes), groups=groups[:50],
-                 teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done")
+                 teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done",
+                 sent=compact(sent))
     db.session.flush()
     return LoginResult(user=user, next_url=safe_next_path(next_url) or "/", created=created, nameid=email,
                        assertion_id=assertion.assertion_id, session_index=assertion.session_index,
                        attributes=assertion.attributes, groups=groups)
 
 
+def _tester(account: Account, request_id: str | None) -> User | None:
+    """The admin who started the Test SSO request request_id of account, if it is one."""
+    if not request_id:
+        return None
+    user_id = db.session.scalar(select(PendingAuthnRequest.test_by_user_id).where(
+        PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user if user is not None and user.account_id == account.id else None
+
+
 def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, skew: int, sent: dict,
-                        request_id: str) -> None:
+                        request_id: str, tester: User | None) -> None:
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
-        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID")
+        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester)
     db.session.add(SeenAssertion(account_id=account.id, assertion_id=assertion.assertion_id[:200],
                                  expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
     try:
         db.session.flush()  # concurrent identical posts: the unique key lets exactly one through
     except IntegrityError:
-        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id) from None
+        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
 
 
-def _consume_request(account: Account, request_id: str, now: datetime, sent: dict) -> str:
+def _consume_request(account: Account, request_id: str, now: datetime, sent: dict, tester: User | None) -> str:
     """Use up the pending AuthnRequest (one use); the stored post-login target."""
     pending = db.session.execute(
         select(PendingAuthnRequest.expires_at, PendingAuthnRequest.next_url)
         .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id)).first()
     if pending is None:
-        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent)
+        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
     deleted = db.session.execute(
         delete(PendingAuthnRequest)
         .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
     if deleted.rowcount != 1:  # another post consumed it between our select and delete
-        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent)
+        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
     if pending.expires_at <= now:
-        raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id)
+        raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id, tester=tester)
     return pending.next_url
 
 
 def _fail(account: Account, reason: Reason, *, status: int = 400, sent: dict | None = None, subject: str = "",
-          burn: str | None = None, **details) -> SsoError:
+          burn: str | None = None, tester: User | None = None, **details) -> SsoError:
     """Undo everything this login did, audit the refusal with the admin's fix, return the error to raise."""
+    tester_id = tester.id if tester is not None else None  # read before the rollback expires it
     # Nothing but the audit event may survive a refusal (no user, no replay-store row).
     db.session.rollback()
     if burn:
@@ -162,13 +196,18 @@ def _fail(account: Account, reason: Reason, *, status: int = 400, sent: dict | N
         db.session.execute(delete(PendingAuthnRequest).where(
             PendingAuthnRequest.request_id == burn, PendingAuthnRequest.account_id == account.id))
     sent = sent or {}
-    reference = "SSO-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    reference = new_reference()
     subject = subject or (sent.get("nameid") or "")
-    audit.record(account, EVENT, outcome="failure", reason=reason.value, subject=subject, reference=reference,
-                 fix=reason.fix_for(_fix_values(account, sent, details)), sent=sent,
-                 **{k: v for k, v in details.items() if v not in (None, "")})
+    fix = reason.fix_for(_fix_values(account, sent, details))
+    details = {k: v for k, v in details.items() if v not in (None, "")}
+    if tester_id is not None:
+        trial.record_failure(account, db.session.get(User, tester_id), reason, subject=subject,
+                             reference=reference, fix=fix, sent=sent, **details)
+    else:
+        audit.record(account, EVENT, outcome="failure", reason=reason.value, subject=subject, reference=reference,
+                     fix=fix, sent=sent, **details)
     db.session.flush()
-    return SsoError(reason, reference, status=status)
+    return SsoError(reason, reference, status=status, test=tester_id is not None)
 
 
 def _fix_values(account: Account, sent: dict, details: dict) -> dict:
@@ -193,6 +232,8 @@ def _fix_values(account: Account, sent: dict, details: dict) -> dict:
         "received_nameid_format": sent.get("nameid_format") or "(none)",
         "email": sent.get("nameid") or "(none)",
         "status": sent.get("status") or "(none)",
+        "status_message": sent.get("status_message") or "no status message",
+        "checked_at": utcnow().replace(microsecond=0).isoformat() + "Z",
         "clock_skew": current_app.config["SAML_CLOCK_SKEW"],
         "request_ttl": current_app.config["SAML_REQUEST_TTL"],
         "limit_bytes": current_app.config["SAML_MAX_RESPONSE_BYTES"],

@@ -10,10 +10,10 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_403, require_permission
-from portal.sso import domains, saml, settings as service
+from portal.sso import diagnostics, domains, saml, settings as service, trial
 from portal.sso.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, MetadataImportForm,
-                              SsoSettingsForm, uploaded)
+                              SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.metadata import MAX_METADATA_BYTES
 from portal.sso.urls import sp_urls
 from portal.sso.views import bp, get_account_or_404
@@ -135,4 +135,6 @@ def _page(account, **forms):
         "sso/settings.html", account=account, config=config, urls=sp_urls(account.domain),
         certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),
         expiry_warnings=service.expiry_warnings(account, now), remove_form=CertificateRemoveForm(),
-        now=now, warn_after=now + timedelta(days=EXPIRY_WARNING_DAYS), **forms)
+        now=now, warn_after=now + timedelta(days=EXPIRY_WARNING_DAYS), test_form=TestSsoForm(),
+        attempts=diagnostics.recent_attempts(account), last_test=trial.last_result(account),
+        configured_fingerprints={c.sha256_fingerprint for c in config.certificates}, **forms)

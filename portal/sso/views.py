@@ -1,13 +1,13 @@
 """Views of the SSO blueprint: SP-initiated login and the Assertion Consumer Service."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import login_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.extensions import csrf, db
 from portal.models import Account
-from portal.sso import saml, service
+from portal.sso import saml, service, trial
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -50,14 +50,24 @@ def callback(domain):
     except service.SsoError as exc:
         return _failed(account, exc)
     db.session.commit()
+    if isinstance(result, trial.TestReport):
+        return _test_result(result.reference)
     session.clear()  # fresh session: no fixation
     login_user(result.user)
     session["login_method"] = "sso"
     return redirect(result.next_url, code=303)
 
 
+def _test_result(reference: str):
+    # A Test SSO run never touches the session: the admin reads the stored result on a page that
+    # checks their own session (the IdP's cross-site post may not carry it).
+    return redirect(url_for("sso.test_result", reference=reference), code=303)
+
+
 def _failed(account: Account, exc: service.SsoError):
     db.session.commit()  # keep the failure's audit event
+    if exc.test:
+        return _test_result(exc.reference)
     if exc.reason is Reason.SSO_DISABLED:
         return render_template("sso/unavailable.html", account=account), exc.status
     return render_template("sso/failed.html", account=account, reason=exc.reason, reference=exc.reference), exc.status

@@ -95,8 +95,8 @@ def test_audience_fix_names_the_sp_entity_id(flow):
     flow.post(flow.respond(request, audience="https://elsewhere.test"))
     event = sso_events(flow.account, "failure")[-1]
     assert event.reason == "audience_mismatch"
-    assert "the Audience URI in Okta must equal the SP Entity ID shown on the SSO settings page: " \
-           "https://portal.test/login/saml/acme" in event.details["fix"]
+    assert "Okta sent Audience `https://elsewhere.test`; the SP Entity ID is `https://portal.test/login/saml/acme`. " \
+           "Make them match exactly" in event.details["fix"]
     assert event.details["sent"]["audiences"] == ["https://elsewhere.test"]
 
 

@@ -1,0 +1,113 @@
+"""Test SSO: an admin's real SP-initiated login, checked like any other, that only reports what it would do.
+
+service.start_login(..., test_by=admin) stores the AuthnRequest with test_by_user_id; when the IdP's
+response to it arrives, service.complete_login runs every check and then hands over to report(),
+which writes nothing but the "sso.test" audit event. That event (keyed by its reference) is the result
+page's only source, because the IdP's cross-site post may arrive without the admin's session cookie.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Account, AuditEvent, User, normalise_email
+from portal.sso import groups as group_sync
+from portal.sso import provisioning
+from portal.sso.groups import GROUP_ATTRIBUTE
+from portal.sso.reasons import Reason
+from portal.sso.response_summary import MAX_SUMMARY_CHARS, fit
+
+EVENT = "sso.test"
+REFERENCE = re.compile(r"SSO-[A-Z2-9]{8}")
+_MAX_DETAILS = 15_000  # under audit.MAX_DETAIL_CHARS, so the event is never replaced by a truncated preview
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """A Test SSO run passed every SAML check; its result is the sso.test event with this reference."""
+    __test__ = False  # not a pytest test class
+    reference: str
+
+
+def report(account: Account, tester: User, email: str, attributes: dict, sent: dict, *, reference: str) -> TestReport:
+    """Record which user the login would sign in (or create) and its team changes, changing nothing.
+
+    Raises provisioning.ProvisioningError when a real login would be refused (the caller audits it).
+    """
+    config = account.sso_config
+    user = provisioning.preview_user(account, email, auto_create=config.auto_create_users)
+    name = provisioning.name_from_attributes(attributes)
+    # A would-be user stays transient (never added to the session), so the dry run sees no memberships.
+    candidate = user or User(account_id=account.id, email=normalise_email(email), name=name)
+    sync = group_sync.sync_groups(account, candidate, attributes.get(GROUP_ATTRIBUTE), config,
+                                  max_groups=current_app.config["SAML_MAX_GROUPS"],
+                                  max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"], dry_run=True)
+    matched = {"email": candidate.email, "name": user.name if user else name, "exists": user is not None,
+               "would_create": user is None}
+    teams = {"auto_create_groups": config.auto_create_groups, "skipped": sync.skipped, "created": sync.created,
+             "added": sync.added, "removed": sync.removed, "unchanged": sync.unchanged, "held": sync.held,
+             "groups": sync.groups, "filtered_out": sync.parse.filtered_out, "dropped": sync.parse.dropped}
+    audit.record(account, EVENT, actor=tester, subject=candidate.email,
+                 **_bounded(reference=reference, test_by=tester.email, sso_enabled=config.enabled,
+                            user=matched, teams=teams, sent=sent))
+    db.session.flush()
+    return TestReport(reference)
+
+
+def record_failure(account: Account, tester: User | None, reason: Reason, *, subject: str, reference: str,
+                   fix: str, sent: dict, **details) -> None:
+    """Audit a Test SSO run that a real login would have refused, with the same fix as an sso.login failure."""
+    audit.record(account, EVENT, outcome="failure", reason=reason.value, actor=tester, subject=subject,
+                 **_bounded(reference=reference, test_by=tester.email if tester else "", fix=fix, sent=sent,
+                            **details))
+
+
+def find_result(account: Account, reference: str) -> AuditEvent | None:
+    """The sso.test event of account with this reference."""
+    if not REFERENCE.fullmatch(reference or ""):
+        return None
+    return _result(reference, AuditEvent.account_id == account.id)
+
+
+def exists_elsewhere(account: Account, reference: str) -> bool:
+    """Whether another account has a Test SSO result with this reference (its admins get 403, not 404)."""
+    if not REFERENCE.fullmatch(reference or ""):
+        return False
+    return _result(reference, AuditEvent.account_id != account.id) is not None
+
+
+def last_result(account: Account) -> AuditEvent | None:
+    """The account's latest Test SSO run, for the settings page."""
+    return db.session.scalar(select(AuditEvent).where(AuditEvent.account_id == account.id,
+                                                      AuditEvent.event_type == EVENT)
+                             .order_by(AuditEvent.id.desc()).limit(1))
+
+
+def _result(reference: str, where) -> AuditEvent | None:
+    return db.session.scalar(select(AuditEvent).where(
+        where, AuditEvent.event_type == EVENT, AuditEvent.details["reference"].as_string() == reference)
+        .order_by(AuditEvent.id.desc()).limit(1))
+
+
+def _bounded(**details) -> dict:
+    """details with the IdP summary and team lists cut until the whole fits in one audit event."""
+    for summary_limit, cap in ((MAX_SUMMARY_CHARS, 50), (4000, 20), (2000, 5), (1000, 0)):
+        candidate = dict(details)
+        if isinstance(details.get("sent"), dict):
+            candidate["sent"] = fit(details["sent"], summary_limit)
+        if isinstance(details.get("teams"), dict):
+            candidate["teams"] = {k: _names(v, cap) if isinstance(v, list) else v
+                                  for k, v in details["teams"].items()}
+        if len(json.dumps(candidate, default=str)) <= _MAX_DETAILS:
+            return candidate
+    return candidate
+
+
+def _names(names: list, cap: int) -> list:
+    return [str(n)[:100] for n in names[:cap]] + ([f"... {len(names) - cap} more"] if len(names) > cap else [])
