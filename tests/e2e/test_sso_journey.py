@@ -131,8 +131,14 @@ def test_sso_journey(portal_server, idp_server, contexts):
     shot(other, "04-sso-refused")
     assert "SSO-" in page_text and "Traceback" not in page_text
     assert other.url.endswith("/login/saml/acme-corp/callback")
+    admin.get_by_role("link", name="Account settings").click()
+    diagnostics = admin.text_content("main")
+    shot(admin, "05-diagnostics")
+    assert "issuer_mismatch" in diagnostics
+    assert (f"Okta sent Issuer `{idp_server['issuer']}`; the Identity Provider Issuer configured here is "
+            f"`{idp_server['issuer']}-typo`. Make them match exactly") in diagnostics
     admin.goto(url + "/admin/audit?type=sso.login&outcome=failure")
     log = admin.text_content("main")  # includes the collapsed details
-    shot(admin, "05-audit-log")
+    shot(admin, "06-audit-log")
     assert "issuer_mismatch" in log
     assert idp_server["issuer"] in log  # what the IdP sent, next to what is configured
