@@ -36,12 +36,19 @@ DEMO_DOMAIN = "demo"
 DEMO_ADMIN = "admin@demo.test"
 
 
-def run(action: Callable):
-    """Run a service call; a ServiceError becomes a one-line error and exit 1, nothing committed."""
+def run(action: Callable, keep_refusal_audit: bool = False):
+    """Run a service call and commit; a ServiceError becomes a one-line error and exit 1.
+
+    On a refusal nothing is committed, unless keep_refusal_audit: services that check before they write
+    (the admin services) audit their refusals, and committing then keeps only that audit event.
+    """
     try:
         result = action()
     except ServiceError as exc:
-        db.session.rollback()
+        if keep_refusal_audit:
+            db.session.commit()
+        else:
+            db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     return result

@@ -8,24 +8,14 @@ import click
 from portal.accounts import get_account
 from portal.admin import services
 from portal.cli import PortalGroup, emit
-from portal.errors import ServiceError
-from portal.extensions import db
+from portal.cli import run as base_run
 
 teams_cli = PortalGroup("teams", help="List teams, manage manual members, grant and revoke roles.")
 
 
 def run(action: Callable):
-    """Run a service call and commit; a refusal is one line on stderr and exit 1.
-
-    The admin services check before they write, so committing after a refusal only keeps its audit event.
-    """
-    try:
-        result = action()
-    except ServiceError as exc:
-        db.session.commit()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
-    return result
+    """portal.cli.run, keeping the audit event of a refusal."""
+    return base_run(action, keep_refusal_audit=True)
 
 
 @teams_cli.command("list")
