@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from portal import audit
 from portal.extensions import db
@@ -171,7 +172,8 @@ def _rail(parse: GroupParse, current: dict, to_remove: list, max_removals: int) 
 
 
 def _sso_memberships(account: Account, user: User) -> dict[str, TeamMembership]:
-    rows = db.session.scalars(select(TeamMembership).join(Team).where(
+    # The team comes in the same query: a lazy load per membership made a login cost one query per group.
+    rows = db.session.scalars(select(TeamMembership).join(Team).options(contains_eager(TeamMembership.team)).where(
         TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
         TeamMembership.source == "sso"))
     return {m.team.name_key: m for m in rows}

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -15,6 +18,7 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2 import xml_utils
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
@@ -268,8 +272,72 @@ def _subject_confirmation_reason(response: OneLogin_Saml2_Response, acs_url: str
     return Reason.MALFORMED_RESPONSE
 
 
+# --- Per-process caches -------------------------------------------------------------------------
+
+SETTINGS_CACHE_SIZE = 1024  # accounts; the least recently used settings object goes first
+_settings_cache: OrderedDict[int, tuple[tuple, dict, OneLogin_Saml2_Settings]] = OrderedDict()
+_settings_lock = threading.Lock()
+
+
 def _settings(account: Account) -> OneLogin_Saml2_Settings:
-    return OneLogin_Saml2_Settings(settings_dict(account))
+    """The account's python3-saml settings, built once per process for each version of its SSO settings.
+
+    SsoConfig.version is bumped on every change of the SSO settings; the settings dict is compared too, so
+    anything else that changes it (domain, base URL, a certificate row edited by hand) is never served stale.
+    python3-saml only reads a settings object after building it, so one object serves every thread.
+    """
+    config = account.sso_config
+    wanted = settings_dict(account, config)
+    key = (account.id, config.version if config is not None else 0)
+    with _settings_lock:
+        hit = _settings_cache.get(account.id)
+        if hit is not None and hit[0] == key and hit[1] == wanted:
+            _settings_cache.move_to_end(account.id)
+            return hit[2]
+    # python3-saml fills its defaults into the dict it is given: hand it a copy so `wanted` stays comparable.
+    settings = OneLogin_Saml2_Settings(copy.deepcopy(wanted))
+    with _settings_lock:
+        _settings_cache[account.id] = (key, wanted, settings)
+        _settings_cache.move_to_end(account.id)
+        while len(_settings_cache) > SETTINGS_CACHE_SIZE:
+            _settings_cache.popitem(last=False)
+    return settings
+
+
+def clear_caches() -> None:
+    """Forget every cached settings object and compiled schema of this process."""
+    with _settings_lock:
+        _settings_cache.clear()
+    _schemas.__dict__.clear()
+
+
+_schemas = threading.local()  # lxml validators keep per-call error state: one per thread, never shared
+_SCHEMA_DIR = os.path.join(os.path.dirname(xml_utils.__file__), "schemas")
+
+
+def _validate_xml(xml, schema, debug=False):
+    """OneLogin_Saml2_XML.validate_xml, but compiling each XSD once per thread instead of on every call.
+
+    python3-saml re-reads and recompiles the SAML protocol schema (and everything it imports) on every
+    strict validation: about half the cost of validating a response. Same results: the validated
+    element, or 'unloaded_xml' / 'invalid_xml'.
+    """
+    assert isinstance(schema, str)
+    try:
+        xml = OneLogin_Saml2_XML.to_etree(xml)
+    except Exception:  # noqa: BLE001 - as python3-saml: anything unparsable is "unloaded"
+        return "unloaded_xml"
+    validator = _schemas.__dict__.get(schema)
+    if validator is None:
+        validator = OneLogin_Saml2_XML._schema_class(etree.parse(os.path.join(_SCHEMA_DIR, schema)))
+        _schemas.__dict__[schema] = validator
+    if not validator.validate(xml):
+        return "invalid_xml"
+    return xml
+
+
+_stock_validate_xml = OneLogin_Saml2_XML.validate_xml
+OneLogin_Saml2_XML.validate_xml = staticmethod(_validate_xml)
 
 
 def _url_parts(url: str) -> dict:
