@@ -40,9 +40,13 @@ def keypair(directory: Path = KEY_DIR) -> KeyPair:
     return make_keypair(directory, "idp", "Portal local test IdP")
 
 
-def create_app(port: int, keys: KeyPair) -> Flask:
-    """The IdP web app: GET /sso shows the login form, POST /sso answers the portal."""
-    base = f"http://127.0.0.1:{port}"
+def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1") -> Flask:
+    """The IdP web app: GET /sso shows the login form, POST /sso answers the portal.
+
+    host is the name the browser uses for the IdP: "localhost" makes it another site than a portal on
+    127.0.0.1, so the browser treats the IdP's post to the ACS as truly cross-site (SameSite rules apply).
+    """
+    base = f"http://{host}:{port}"
     idp = TestIdp(keys, issuer=f"{base}/idp", sso_url=f"{base}/sso")
     app = Flask(__name__)
 
@@ -105,21 +109,21 @@ def _sp_metadata(redirect_url: str) -> str:
                               acs=html.escape(message.assertion_consumer_service_url, quote=True))
 
 
-def wire(account: Account, port: int, keys: KeyPair) -> None:
+def wire(account: Account, port: int, keys: KeyPair, host: str = "127.0.0.1") -> None:
     """Point account's SSO settings at the local IdP on port, through the same service as the settings page."""
     settings.apply(account, settings.SettingsChange(
-        idp_login_url=f"http://127.0.0.1:{port}/sso", idp_issuer=f"http://127.0.0.1:{port}/idp",
+        idp_login_url=f"http://{host}:{port}/sso", idp_issuer=f"http://{host}:{port}/idp",
         replace_certificates=[keys.cert_pem], auto_create_users=True, enabled=True))
 
 
-def wire_demo(port: int, keys: KeyPair, domain: str = "demo") -> str:
+def wire_demo(port: int, keys: KeyPair, domain: str = "demo", host: str = "127.0.0.1") -> str:
     """wire() the demo account using the portal's own configuration (instance/, PORTAL_*); its SP Initiation URL."""
     portal = create_portal()
     with portal.app_context():
         account = Account.by_domain(domain)
         if account is None:
             raise SystemExit(f"devtools.idp: no account '{domain}'; run `flask demo setup` (or `make run`) first")
-        wire(account, port, keys)
+        wire(account, port, keys, host)
         db.session.commit()
         return f"{portal.config['BASE_URL']}/login/saml/{domain}"
 
@@ -130,12 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wire-demo", action="store_true", help="point the demo account's SSO settings at this IdP")
     parser.add_argument("--domain", default="demo", help="account to wire with --wire-demo (default: demo)")
     parser.add_argument("--key-dir", type=Path, default=KEY_DIR, help=f"signing key folder (default: {KEY_DIR})")
+    parser.add_argument("--host-name", default="127.0.0.1",
+                        help="name of this IdP in its URLs (default 127.0.0.1; it always listens on 127.0.0.1)")
     args = parser.parse_args(argv)
     keys = keypair(args.key_dir)
     if args.wire_demo:
-        start = wire_demo(args.port, keys, args.domain)
+        start = wire_demo(args.port, keys, args.domain, args.host_name)
         print(f"Account '{args.domain}' now signs in through this IdP. Open {start}")
-    create_app(args.port, keys).run(host="127.0.0.1", port=args.port)
+    create_app(args.port, keys, args.host_name).run(host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":

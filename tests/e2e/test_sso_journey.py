@@ -24,12 +24,14 @@ def idp_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e-idp")
     port = free_port()
     with open(tmp / "idp.log", "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "devtools.idp", "--port", str(port), "--key-dir", str(tmp)],
+        # "localhost" is another site than the portal's 127.0.0.1: the IdP's POST to the ACS is cross-site.
+        process = subprocess.Popen([sys.executable, "-m", "devtools.idp", "--port", str(port), "--key-dir", str(tmp),
+                                    "--host-name", "localhost"],
                                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log_path = str(tmp / "idp.log")
     wait_for_port(port, process)
-    base = f"http://127.0.0.1:{port}"
-    with urllib.request.urlopen(f"{base}/certificate") as response:
+    base = f"http://localhost:{port}"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/certificate") as response:
         certificate = response.read().decode()
     yield {"url": base, "login_url": f"{base}/sso", "issuer": f"{base}/idp", "certificate": certificate}
     stop(process)
@@ -64,6 +66,7 @@ def admin_login(page, url):
 def sso_login(page, initiation_url, email, groups):
     """Open the SP Initiation URL, sign in at the IdP, continue to the portal."""
     page.goto(initiation_url)
+    assert page.url.startswith("http://localhost:")  # another site than the portal on 127.0.0.1
     assert "Sign in to" in page.inner_text("h1")  # the IdP's login page
     page.get_by_label("Email").fill(email)
     page.get_by_label("Groups (comma-separated)").fill(groups)
