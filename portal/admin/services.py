@@ -160,11 +160,7 @@ def grant_team_role(account: Account, team: Team, role_name: str, actor=None) ->
     role = get_role(role_name)
     if role in team.roles:
         raise ServiceError(f"'{team.name}' already has the role {role.name}.")
-    before = [r.name for r in team.roles]
-    team.roles.append(role)
-    db.session.flush()
-    audit.record(account, "team.role_granted", actor=actor, subject=team.name, team_id=team.id, role=role.name,
-                 before={"roles": before}, after={"roles": [r.name for r in team.roles]})
+    _change_roles(account, team.roles, role, True, "team.role_granted", team.name, actor, team_id=team.id)
     return role
 
 
@@ -176,11 +172,7 @@ def revoke_team_role(account: Account, team: Team, role_name: str, actor=None) -
     if role.name == ACCOUNT_ADMIN:
         _refuse_last_admin(account, actor, "team.role_revoked", team.name,
                            f"Revoking Account admin from the team '{team.name}'", without_team_role=team.id)
-    before = [r.name for r in team.roles]
-    team.roles.remove(role)
-    db.session.flush()
-    audit.record(account, "team.role_revoked", actor=actor, subject=team.name, team_id=team.id, role=role.name,
-                 before={"roles": before}, after={"roles": [r.name for r in team.roles]})
+    _change_roles(account, team.roles, role, False, "team.role_revoked", team.name, actor, team_id=team.id)
     return role
 
 
@@ -190,11 +182,7 @@ def grant_user_role(account: Account, user: User, role_name: str, actor=None) ->
     role = get_role(role_name)
     if role in user.roles:
         raise ServiceError(f"{user.email} already has the role {role.name} directly.")
-    before = [r.name for r in user.roles]
-    user.roles.append(role)
-    db.session.flush()
-    audit.record(account, "user.role_granted", actor=actor, subject=user.email, role=role.name,
-                 before={"roles": before}, after={"roles": [r.name for r in user.roles]})
+    _change_roles(account, user.roles, role, True, "user.role_granted", user.email, actor)
     return role
 
 
@@ -208,11 +196,7 @@ def revoke_user_role(account: Account, user: User, role_name: str, actor=None) -
     if role.name == ACCOUNT_ADMIN:
         _refuse_last_admin(account, actor, "user.role_revoked", user.email,
                            f"Revoking Account admin from {user.email}", without_user_role=user.id)
-    before = [r.name for r in user.roles]
-    user.roles.remove(role)
-    db.session.flush()
-    audit.record(account, "user.role_revoked", actor=actor, subject=user.email, role=role.name,
-                 before={"roles": before}, after={"roles": [r.name for r in user.roles]})
+    _change_roles(account, user.roles, role, False, "user.role_revoked", user.email, actor)
     return role
 
 
@@ -224,6 +208,19 @@ def set_user_active(account: Account, user: User, active: bool, actor=None) -> N
     if not active and actor is not None and actor.id == user.id:
         raise ServiceError("You cannot deactivate yourself; another admin of the account can.")
     set_active(user, active, actor=actor)
+
+
+def _change_roles(account: Account, roles: list[Role], role: Role, grant: bool, event_type: str, subject: str,
+                  actor, **details) -> None:
+    """Grant or revoke role in a team's or user's role list, and audit the lists before and after."""
+    before = [r.name for r in roles]
+    if grant:
+        roles.append(role)
+    else:
+        roles.remove(role)
+    db.session.flush()
+    audit.record(account, event_type, actor=actor, subject=subject, role=role.name, before={"roles": before},
+                 after={"roles": [r.name for r in roles]}, **details)
 
 
 def _own(account: Account, user: User) -> None:
