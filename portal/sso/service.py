@@ -105,7 +105,8 @@ def complete_login(account: Account, request_data: dict,
     sent = summarize(response.document)
     request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
-    tester = _tester(account, request_id)
+    pending = _pending(account, request_id)  # read once: who started it (Test SSO) and where to go after
+    tester = _tester(account, pending)
     if tester is None and not sso_ready(account):
         raise _fail(account, Reason.SSO_DISABLED, status=409, sent=sent)
     if request_id is None:
@@ -119,7 +120,7 @@ def complete_login(account: Account, request_data: dict,
     if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
         raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id, tester=tester)
     _remember_assertion(account, assertion, skew, sent, request_id, tester)
-    next_url = _consume_request(account, request_id, now, sent, tester)
+    next_url = _consume_request(account, request_id, pending, now, sent, tester)
     config = account.sso_config
     try:
         if tester is not None:  # a test run returns here: nobody is created, signed in or moved between teams
@@ -145,13 +146,20 @@ def complete_login(account: Account, request_data: dict,
                        attributes=assertion.attributes, groups=groups)
 
 
-def _tester(account: Account, request_id: str | None) -> User | None:
-    """The admin who started the Test SSO request request_id of account, if it is one."""
+def _pending(account: Account, request_id: str | None):
+    """The pending AuthnRequest row of account named by request_id (expires_at, next_url, test_by_user_id)."""
     if not request_id:
         return None
-    user_id = db.session.scalar(select(PendingAuthnRequest.test_by_user_id).where(
-        PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
-    user = db.session.get(User, user_id) if user_id is not None else None
+    return db.session.execute(
+        select(PendingAuthnRequest.expires_at, PendingAuthnRequest.next_url, PendingAuthnRequest.test_by_user_id)
+        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id)).first()
+
+
+def _tester(account: Account, pending) -> User | None:
+    """The admin who started this pending request with Test SSO, if it is one."""
+    if pending is None or pending.test_by_user_id is None:
+        return None
+    user = db.session.get(User, pending.test_by_user_id)
     return user if user is not None and user.account_id == account.id else None
 
 
@@ -168,17 +176,15 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
         raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
 
 
-def _consume_request(account: Account, request_id: str, now: datetime, sent: dict, tester: User | None) -> str:
+def _consume_request(account: Account, request_id: str, pending, now: datetime, sent: dict,
+                     tester: User | None) -> str:
     """Use up the pending AuthnRequest (one use); the stored post-login target."""
-    pending = db.session.execute(
-        select(PendingAuthnRequest.expires_at, PendingAuthnRequest.next_url)
-        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id)).first()
     if pending is None:
         raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
     deleted = db.session.execute(
         delete(PendingAuthnRequest)
         .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
-    if deleted.rowcount != 1:  # another post consumed it between our select and delete
+    if deleted.rowcount != 1:  # another post consumed it since we read it
         raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
     if pending.expires_at <= now:
         raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id, tester=tester)
