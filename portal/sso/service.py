@@ -95,12 +95,12 @@ def complete_login(account: Account, request_data: dict,
     """
     now = now or utcnow()
     if not idp_fields_complete(account):
-        raise _fail(account, Reason.SSO_DISABLED, status=409)
+        raise _fail(account, Reason.SSO_DISABLED)
     try:
         response = saml.parse_response(account, request_data)
     except saml.Rejected as exc:
         if not sso_ready(account):
-            raise _fail(account, Reason.SSO_DISABLED, status=409) from None
+            raise _fail(account, Reason.SSO_DISABLED) from None
         raise _fail(account, exc.reason, problem=exc.problem) from None
     sent = summarize(response.document)
     request_id = saml.in_response_to(response)
@@ -108,7 +108,7 @@ def complete_login(account: Account, request_data: dict,
     pending = _pending(account, request_id)  # read once: who started it (Test SSO) and where to go after
     tester = _tester(account, pending)
     if tester is None and not sso_ready(account):
-        raise _fail(account, Reason.SSO_DISABLED, status=409, sent=sent)
+        raise _fail(account, Reason.SSO_DISABLED, sent=sent)
     if request_id is None:
         raise _fail(account, Reason.UNSOLICITED_RESPONSE, sent=sent, problem="the Response has no InResponseTo")
     skew = current_app.config["SAML_CLOCK_SKEW"]

@@ -212,7 +212,7 @@ def test_normal_login_still_refused_while_sso_is_disabled(app, idp, disabled_acc
     client = app.test_client()
     assert client.get("/login/saml/acme").status_code == 409
     xml = Flow(client, idp, disabled_account).respond(None)
-    assert client.post(ACS, data=post_form(xml)).status_code == 409
+    assert client.post(ACS, data=post_form(xml)).status_code == 400
     assert sso_events()[-1].reason == "sso_disabled"
 
 
