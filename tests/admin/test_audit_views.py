@@ -106,3 +106,14 @@ def test_json_download_leaves_out_its_own_event(admin_client, account):
     assert "login.password" in types and "audit.exported" not in types
     second = json.loads(admin_client.get("/admin/audit/export.json?outcome=success").get_data(as_text=True))
     assert second[0]["type"] == "audit.exported" and second[0]["reason"] == ""
+
+
+def test_failed_sso_event_shows_its_fix_in_plain_text(admin_client, account):
+    from portal import audit
+    from portal.extensions import db
+
+    audit.record(account, "sso.login", outcome="failure", reason="audience_mismatch", subject="jane@acme.test",
+                 fix="Okta sent Audience `https://x/old`; the SP Entity ID is `https://x/new`. Make them match exactly.")
+    db.session.commit()
+    page = admin_client.get("/admin/audit?type=sso.login").get_data(as_text=True)
+    assert '<p class="fix">Okta sent Audience `https://x/old`; the SP Entity ID is `https://x/new`.' in page
