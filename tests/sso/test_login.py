@@ -155,3 +155,10 @@ def _form(xml):
     from tests.idp import post_form
 
     return post_form(xml)
+
+
+@pytest.mark.parametrize("signed", [dict(sign_response=False), dict(sign_assertion=False)])
+def test_assertion_or_response_signature_is_enough(flow, admin, signed):
+    # SAML profiles 4.1.3.5: the assertion is protected by signing it or the whole Response
+    # (Okta signs the Assertion; Keycloak signs the Response by default).
+    assert flow.login("admin@acme.test", **signed).status_code == 303
