@@ -63,6 +63,8 @@ def settings_dict(account: Account, config: SsoConfig | None = None, certificate
             # Okta leaves out the AttributeStatement when no attribute statements are set up.
             "wantAttributeStatement": False,
             "requestedAuthnContext": False,
+            # Some IdPs send a multi-valued attribute (the Group attribute) as several Attribute elements.
+            "allowRepeatAttributeName": True,
             "rejectDeprecatedAlgorithm": True,
             # The demo IdP lives on http://localhost; python3-saml would reject the single-label host.
             "allowSingleLabelDomains": True,

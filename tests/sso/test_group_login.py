@@ -63,3 +63,15 @@ def test_group_filter_applies_at_login(flow, account):
     assert flow.login("kim@acme.test", groups=["portal-admins", "Everyone", "xportal-x"]).status_code == 303
     assert _teams_of("kim@acme.test") == {"portal-admins": {"sso"}}
 
+
+
+def test_group_attribute_repeated_as_several_elements(flow, account):
+    # Some IdPs send one <Attribute Name="...claims/Group"> element per group instead of several values.
+    config = account.sso_config
+    config.auto_create_users = config.auto_create_groups = True
+    db.session.commit()
+    from tests.idp import GROUP_ATTRIBUTE
+
+    response = flow.login("lee@acme.test", groups=["Support"], attributes={GROUP_ATTRIBUTE: ["Sales"]})
+    assert response.status_code == 303
+    assert _teams_of("lee@acme.test") == {"Support": {"sso"}, "Sales": {"sso"}}
