@@ -26,6 +26,10 @@ run: install
 	$(BIN)/flask demo setup
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# The local test IdP on :5001, wired to the demo account (run after `make run`, in a second terminal).
+idp: install
+	$(BIN)/python -m devtools.idp --port 5001 --wire-demo
+
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
