@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.accounts import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
+from portal.models import Account, PendingAuthnRequest, SeenAssertion, SsoConfig, User, normalise_domain, utcnow
 from portal.security import safe_next_path
 from portal.sso import groups as group_sync
 from portal.sso import provisioning, saml, trial
@@ -46,6 +47,13 @@ class LoginResult:
     session_index: str | None
     attributes: dict = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
+
+
+def acs_account(domain: str) -> Account | None:
+    """The account of a custom domain with its SSO settings and certificates: the ACS reads all three, one query."""
+    query = select(Account).where(Account.domain == normalise_domain(domain)).options(
+        joinedload(Account.sso_config).joinedload(SsoConfig.certificates))
+    return db.session.scalars(query).unique().first()
 
 
 def idp_fields_complete(account: Account) -> bool:
