@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -176,10 +176,10 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
         raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester)
-    db.session.add(SeenAssertion(account_id=account.id, assertion_id=assertion.assertion_id[:200],
-                                 expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
-    try:
-        db.session.flush()  # concurrent identical posts: the unique key lets exactly one through
+    try:  # concurrent identical posts: the unique key lets exactly one through
+        db.session.execute(insert(SeenAssertion).values(
+            account_id=account.id, assertion_id=assertion.assertion_id[:200],
+            expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
     except IntegrityError:
         raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
 
