@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 
 from portal import audit
 from portal.extensions import db
@@ -118,8 +118,8 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
     reason = _rail(parse, current, to_remove, max_removals)
     if reason:
         result.skipped = reason
-        result.held = sorted(m.team.name for m in to_remove)
-        result.unchanged = sorted(m.team.name for m in current.values())
+        result.held = sorted(m.name for m in to_remove)
+        result.unchanged = sorted(m.name for m in current.values())
         if not dry_run:
             audit.record(account, "sso.group_sync_skipped", outcome="warning", reason=reason, actor=user,
                          subject=user.email, groups=parse.groups, would_remove=result.held,
@@ -128,7 +128,7 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
 
     for key, group in wanted.items():
         if key in current:
-            result.unchanged.append(current[key].team.name)
+            result.unchanged.append(current[key].name)
             continue
         team = _find_team(account, key)
         if team is None:
@@ -146,13 +146,16 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
             audit.record(account, "team.membership_added", actor=user, subject=user.email, team=team.name,
                          team_id=team.id, group=group, source="sso")
     for membership in to_remove:
-        result.removed.append(membership.team.name)
+        result.removed.append(membership.name)
         if not dry_run:
             audit.record(account, "team.membership_removed", actor=user, subject=user.email,
-                         team=membership.team.name, team_id=membership.team_id, group=membership.group_name,
+                         team=membership.name, team_id=membership.team_id, group=membership.group_name,
                          source="sso")
-            db.session.delete(membership)
     if not dry_run:
+        if to_remove:
+            db.session.execute(delete(TeamMembership).where(
+                TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
+                TeamMembership.source == "sso", TeamMembership.team_id.in_([m.team_id for m in to_remove])))
         db.session.flush()
         db.session.expire(user, ["memberships"])
     result.removed.sort()
@@ -171,12 +174,17 @@ def _rail(parse: GroupParse, current: dict, to_remove: list, max_removals: int) 
     return ""
 
 
-def _sso_memberships(account: Account, user: User) -> dict[str, TeamMembership]:
-    # The team comes in the same query: a lazy load per membership made a login cost one query per group.
-    rows = db.session.scalars(select(TeamMembership).join(Team).options(contains_eager(TeamMembership.team)).where(
-        TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
-        TeamMembership.source == "sso"))
-    return {m.team.name_key: m for m in rows}
+def _sso_memberships(account: Account, user: User) -> dict[str, Row]:
+    """user's SSO memberships by team key: plain rows (name, name_key, team_id, group_name), one query.
+
+    Every login reads them all and usually changes none, so no ORM objects are built for them.
+    """
+    rows = db.session.execute(
+        select(Team.name, Team.name_key, TeamMembership.team_id, TeamMembership.group_name)
+        .select_from(TeamMembership).join(Team).where(
+            TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
+            TeamMembership.source == "sso"))
+    return {row.name_key: row for row in rows}
 
 
 def _find_team(account: Account, key: str) -> Team | None:

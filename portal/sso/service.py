@@ -5,14 +5,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.accounts import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
+from portal.models import Account, PendingAuthnRequest, SeenAssertion, SsoConfig, User, normalise_domain, utcnow
 from portal.security import safe_next_path
 from portal.sso import groups as group_sync
 from portal.sso import provisioning, saml, trial
@@ -46,6 +47,13 @@ class LoginResult:
     session_index: str | None
     attributes: dict = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
+
+
+def acs_account(domain: str) -> Account | None:
+    """The account of a custom domain with its SSO settings and certificates: the ACS reads all three, one query."""
+    query = select(Account).where(Account.domain == normalise_domain(domain)).options(
+        joinedload(Account.sso_config).joinedload(SsoConfig.certificates))
+    return db.session.scalars(query).unique().first()
 
 
 def idp_fields_complete(account: Account) -> bool:
@@ -168,10 +176,10 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
         raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester)
-    db.session.add(SeenAssertion(account_id=account.id, assertion_id=assertion.assertion_id[:200],
-                                 expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
-    try:
-        db.session.flush()  # concurrent identical posts: the unique key lets exactly one through
+    try:  # concurrent identical posts: the unique key lets exactly one through
+        db.session.execute(insert(SeenAssertion).values(
+            account_id=account.id, assertion_id=assertion.assertion_id[:200],
+            expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
     except IntegrityError:
         raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
 

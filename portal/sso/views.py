@@ -34,7 +34,9 @@ def start(domain):
 @bp.post("/login/saml/<domain>/callback")
 @csrf.exempt  # the IdP posts cross-site; SAML validation protects this endpoint
 def callback(domain):
-    account = get_account_or_404(domain)
+    account = service.acs_account(domain)
+    if account is None:
+        abort(404)
     # Cap the body before anything decodes it (Flask's own limit is far larger).
     limit = current_app.config["SAML_MAX_RESPONSE_BYTES"]
     request.max_content_length = limit
@@ -49,6 +51,9 @@ def callback(domain):
         return _failed(account, exc)
     except service.SsoError as exc:
         return _failed(account, exc)
+    # The user was read and updated in this transaction: keep it loaded through the commit so
+    # Flask-Login does not select it again. The session ends with this request.
+    db.session().expire_on_commit = False
     db.session.commit()
     if isinstance(result, trial.TestReport):
         return _test_result(result.reference)
