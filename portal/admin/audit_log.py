@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, delete, func, select, text, union_all
+from sqlalchemy import Select, delete, func, select, text, tuple_, union_all
 
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -18,6 +18,9 @@ from portal.models.audit import OUTCOMES
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
 PRUNE_BATCH = 5000
+# Walking ids tests each skipped event's time in ix_audit_event_account_id_time; reading a date range
+# visits every event in it and sorts them: measured several times dearer per event (bench/audit_bench.py).
+RANGE_ROW_COST = 4
 EXPORT_FIELDS = ("id", "time", "type", "outcome", "reason", "actor", "subject", "ip", "user_agent", "details")
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -114,19 +117,22 @@ def _scan_by_time(account_id: int, filters: AuditFilters, before: int | None) ->
     bottom = 0 if since is None else _probe(account_id, AuditEvent.time >= since, order=AuditEvent.time.asc())
     if top is None or bottom is None:  # nothing in range: either plan is cheap
         return True
-    return min(top, newest) - bottom < newest - top
+    return (min(top, newest) - bottom) * RANGE_ROW_COST < newest - top
 
 
 def _query(account_id: int, filters: AuditFilters, before: int | None, after: int | None,
            limit: int, upto: int | None = None) -> Select:
     """Keyset query: ids below before (newest first) or above after (oldest first), at most limit."""
-    by_time = (filters.since or filters.until) and not filters.email and after is None \
+    dated = bool(filters.since or filters.until)
+    by_time = dated and not filters.email and after is None \
         and _scan_by_time(account_id, filters, before if upto is None or before is not None else upto + 1)
-    # id + 0 and coalesce(time) steer the planner to the chosen index without changing the result.
+    if dated and not filters.email and not by_time:
+        return _walk_ids(account_id, filters, before, after, limit, upto)
+    # id + 0 (a range read by time) and coalesce(time) (an email page with dates) steer the planner to
+    # the chosen index without changing the result.
     key = AuditEvent.id + 0 if by_time else AuditEvent.id
     conds = _conditions(account_id, filters,
-                        AuditEvent.time if by_time or not (filters.since or filters.until)
-                        else func.coalesce(AuditEvent.time, AuditEvent.time))
+                        AuditEvent.time if by_time or not dated else func.coalesce(AuditEvent.time, AuditEvent.time))
     if before is not None:
         conds.append(AuditEvent.id < before)
     if after is not None:
@@ -141,7 +147,34 @@ def _query(account_id: int, filters: AuditFilters, before: int | None, after: in
                     .subquery() for column in (AuditEvent.actor_email, AuditEvent.subject)]
         ids = union_all(*(select(b.c.id) for b in branches))
         return select(*_COLUMNS).where(AuditEvent.id.in_(ids)).order_by(order).limit(limit)
+    if by_time:
+        # The page's ids first (SQLite: from index entries alone), then only those rows.
+        ids = select(AuditEvent.id).where(*conds).order_by(order).limit(limit).subquery()
+        return select(*_COLUMNS).where(AuditEvent.id.in_(select(ids.c.id))).order_by(order).limit(limit)
     return select(*_COLUMNS).where(*conds).order_by(order).limit(limit)
+
+
+def _walk_ids(account_id: int, filters: AuditFilters, before: int | None, after: int | None,
+              limit: int, upto: int | None) -> Select:
+    """Date-range keyset query walking ids, each event's time tested in ix_audit_event_account_id_time.
+
+    Skipped events cost an index entry each, never a table row. The account as a one-value range, the
+    cursor as a (account_id, id) row value and ORDER BY account_id, id leave that index the only one that
+    gives the order and seeks straight to the cursor (PostgreSQL otherwise walks the primary key through
+    every account's events); the account bound is as strict as the equality in _conditions.
+    """
+    conds = [AuditEvent.account_id.between(account_id, account_id), *_conditions(account_id, filters)[1:]]
+    key = tuple_(AuditEvent.account_id, AuditEvent.id)
+    if before is not None:
+        conds.append(key < tuple_(account_id, before))
+    if after is not None:
+        conds.append(key > tuple_(account_id, after))
+    if upto is not None:
+        conds.append(AuditEvent.id <= upto)
+    order = [AuditEvent.account_id.asc(), AuditEvent.id.asc()] if after is not None \
+        else [AuditEvent.account_id.desc(), AuditEvent.id.desc()]
+    ids = select(AuditEvent.id).where(*conds).order_by(*order).limit(limit).subquery()
+    return select(*_COLUMNS).where(AuditEvent.id.in_(select(ids.c.id))).order_by(order[1]).limit(limit)
 
 
 def page(account: Account, filters: AuditFilters, before: int | None = None, after: int | None = None,
