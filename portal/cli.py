@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from portal import accounts as service
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account
+from portal.models import Account, iso
 
 
 
@@ -52,10 +52,6 @@ def run(action: Callable, keep_refusal_audit: bool = False):
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     return result
-
-
-def iso(value) -> str | None:
-    return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
 def emit(rows: list[dict], as_json: bool, columns: list[str]) -> None:

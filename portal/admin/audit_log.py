@@ -13,6 +13,7 @@ from sqlalchemy import Select, delete, func, select, text, tuple_, union_all
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, AuditEvent, normalise_email, utcnow
+from portal.models import iso as models_iso
 from portal.models.audit import OUTCOMES
 
 PAGE_SIZE = 50
@@ -214,8 +215,8 @@ def iter_events(account: Account, filters: AuditFilters, upto: int | None = None
 
 
 def iso(value: datetime | None) -> str:
-    """ISO 8601 UTC with Z (stored times are naive UTC)."""
-    return value.isoformat(timespec="seconds") + "Z" if value else ""
+    """ISO 8601 UTC with Z, "" when there is no time (export cells are never null)."""
+    return models_iso(value) or ""
 
 
 def as_dict(row) -> dict:

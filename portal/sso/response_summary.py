@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 
+from cryptography.hazmat.primitives import hashes
 from lxml import etree
+
+from portal.sso.certs import fingerprint
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -26,12 +28,6 @@ COMPACT_TEXT = 100
 # What a successful login keeps: enough to review the attributes, nothing an admin would not need.
 COMPACT_KEYS = ("issuer", "destination", "recipient", "audiences", "nameid", "nameid_format", "not_before",
                 "not_on_or_after", "subject_not_on_or_after", "attributes", "signatures")
-
-
-def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
-    """AA:BB:... upper-case hex fingerprint, as Okta shows it."""
-    digest = hashlib.new(algorithm, der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
 def summarize(document) -> dict:
@@ -126,7 +122,8 @@ def _signature(sig) -> dict:
     cert = sig.find("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
     if cert is not None and cert.text:
         try:
-            info["certificate_sha256"] = fingerprint(base64.b64decode("".join(cert.text.split()), validate=True))
+            info["certificate_sha256"] = fingerprint(base64.b64decode("".join(cert.text.split()), validate=True),
+                                                    hashes.SHA256())
         except (binascii.Error, ValueError):
             info["certificate_sha256"] = "(unreadable)"
     return info

@@ -264,6 +264,14 @@ def _fingerprints(account: Account, values: list[str], errors: dict) -> list[Idp
     return found
 
 
+def certificate_row(account: Account, info: CertificateInfo) -> IdpCertificate:
+    """The IdpCertificate row of a parsed certificate (not added to the session)."""
+    return IdpCertificate(account_id=account.id, pem=info.pem, sha256_fingerprint=info.sha256_fingerprint,
+                          sha1_fingerprint=info.sha1_fingerprint, subject=info.subject[:1000],
+                          issuer=info.issuer[:1000], serial=info.serial[:100], not_before=info.not_before,
+                          not_after=info.not_after)
+
+
 def _apply_certificates(account, new_certs, removals, replace: bool, outcome: Outcome, actor) -> None:
     current = {c.sha256_fingerprint: c for c in active_certificates(account)}
     wanted = {c.sha256_fingerprint for c in new_certs}
@@ -283,10 +291,7 @@ def _apply_certificates(account, new_certs, removals, replace: bool, outcome: Ou
             if not replace:
                 outcome.warnings.append(f"The certificate {info.sha256_fingerprint} is already active.")
             continue
-        current[info.sha256_fingerprint] = IdpCertificate(
-            account_id=account.id, pem=info.pem, sha256_fingerprint=info.sha256_fingerprint,
-            sha1_fingerprint=info.sha1_fingerprint, subject=info.subject[:1000], issuer=info.issuer[:1000],
-            serial=info.serial[:100], not_before=info.not_before, not_after=info.not_after)
+        current[info.sha256_fingerprint] = certificate_row(account, info)
         db.session.add(current[info.sha256_fingerprint])
         outcome.added.append(info)
         audit.record(account, "sso.certificate_added", actor=actor, subject=info.sha256_fingerprint,

@@ -10,15 +10,13 @@ from portal.extensions import db
 from portal.models import AuditEvent, IdpCertificate
 from portal.sso import saml
 from portal.sso.certs import parse_certificate
+from portal.sso.settings import certificate_row
 from tests.idp import KeyPair, TestIdp, make_keypair, post_form
 
 
 def add_certificate(account, pem: str) -> IdpCertificate:
     """Store an active IdP Signature Certificate for account, parsed as the settings page does."""
-    info = parse_certificate(pem)
-    row = IdpCertificate(account_id=account.id, pem=info.pem, sha256_fingerprint=info.sha256_fingerprint,
-                         sha1_fingerprint=info.sha1_fingerprint, subject=info.subject, issuer=info.issuer,
-                         serial=info.serial, not_before=info.not_before, not_after=info.not_after)
+    row = certificate_row(account, parse_certificate(pem))
     db.session.add(row)
     db.session.flush()
     return row

@@ -83,11 +83,9 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
 
 
 def _fingerprint(pem: str) -> str:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from portal.sso.certs import parse_certificate
 
-    from portal.sso.response_summary import fingerprint
-    return fingerprint(x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER))
+    return parse_certificate(pem).sha256_fingerprint
 
 
 def test_done_when_mistyped_audience_is_shown_filtered_and_exported(flow, admin):
