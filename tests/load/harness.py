@@ -70,7 +70,12 @@ class Portal:
         return post_form(xml, request.relay_state)
 
     def post(self, session: requests.Session, form: dict | None = None, **kwargs) -> requests.Response:
-        """POST to the ACS as the browser would (no redirects followed)."""
+        """POST to the ACS as the browser would (no redirects followed), on a new connection.
+
+        A kept-alive connection left idle past gunicorn's keep-alive timeout (2 s) may be closed by the
+        server just as the client reuses it: a client-side race, seen on a loaded machine, not a portal fault.
+        """
+        session.close()  # drops pooled connections only; cookies stay
         return session.post(self.acs_url, data=form, allow_redirects=False, timeout=120, **kwargs)
 
     def login(self, email: str, session: requests.Session | None = None, **options) -> requests.Response:
