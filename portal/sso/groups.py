@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -157,7 +157,8 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
                 TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
                 TeamMembership.source == "sso", TeamMembership.team_id.in_([m.team_id for m in to_remove])))
         db.session.flush()
-        db.session.expire(user, ["memberships"])
+        if isinstance(user, User):  # an ORM user's loaded memberships are stale now
+            db.session.expire(user, ["memberships"])
     result.removed.sort()
     result.unchanged.sort()
     return result
@@ -174,16 +175,20 @@ def _rail(parse: GroupParse, current: dict, to_remove: list, max_removals: int) 
     return ""
 
 
+_team, _membership = Team.__table__.c, TeamMembership.__table__.c
+_SSO_MEMBERSHIPS = (
+    select(_team.name, _team.name_key, _membership.team_id, _membership.group_name)
+    .select_from(TeamMembership.__table__.join(Team.__table__, _team.id == _membership.team_id))
+    .where(_membership.account_id == bindparam("account_id"), _membership.user_id == bindparam("user_id"),
+           _membership.source == "sso"))
+
+
 def _sso_memberships(account: Account, user: User) -> dict[str, Row]:
     """user's SSO memberships by team key: plain rows (name, name_key, team_id, group_name), one query.
 
     Every login reads them all and usually changes none, so no ORM objects are built for them.
     """
-    rows = db.session.execute(
-        select(Team.name, Team.name_key, TeamMembership.team_id, TeamMembership.group_name)
-        .select_from(TeamMembership).join(Team).where(
-            TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
-            TeamMembership.source == "sso"))
+    rows = db.session.connection().execute(_SSO_MEMBERSHIPS, {"account_id": account.id, "user_id": user.id})
     return {row.name_key: row for row in rows}
 
 

@@ -1,6 +1,11 @@
 """Find or create the user of an SSO login, inside the account only."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
@@ -37,21 +42,53 @@ def name_from_attributes(attributes: dict) -> str:
     return (found.get("display") or full)[:200]
 
 
-def find_or_create_user(account: Account, email: str, attributes: dict, auto_create: bool) -> tuple[User, bool]:
+@dataclass(frozen=True, eq=False)
+class SsoUser(UserMixin):
+    """The user an SSO login signs in, as one Core query reads it: what the checks, Flask-Login
+    (get_id, is_active) and the audit log need. The login writes through Core too, so no ORM User is built."""
+    id: int
+    account_id: int
+    email: str
+    active: bool
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+_users = User.__table__.c
+_BY_EMAIL = select(_users.id, _users.account_id, _users.email, _users.active).where(
+    _users.email == bindparam("email"))
+_CREATE = insert(User.__table__)
+_SIGNED_IN = update(User.__table__).where(_users.id == bindparam("user_id")).values(
+    last_login_at=bindparam("at"), last_sso_login_at=bindparam("at"))
+
+
+def find_or_create_user(account: Account, email: str, attributes: dict, auto_create: bool) -> tuple[SsoUser, bool]:
     """The user of account with email (created when auto_create); ProvisioningError otherwise."""
     email = normalise_email(email)
-    user = User.by_email(email)
+    user = _by_email(email)
     if user is None:
         if not auto_create:
             raise ProvisioningError(Reason.USER_NOT_FOUND)
         user = _create(account, email, name_from_attributes(attributes))
         if user is not None:
             return user, True
-        user = User.by_email(email)  # a concurrent first login created it
+        user = _by_email(email)  # a concurrent first login created it
         if user is None:
             raise ProvisioningError(Reason.USER_NOT_FOUND)
     _check(account, user)
     return user, False
+
+
+def record_sign_in(user: SsoUser, at: datetime) -> None:
+    """Stamp the user's last login and last SSO login (one UPDATE, in the login's transaction)."""
+    db.session.connection().execute(_SIGNED_IN, {"user_id": user.id, "at": at})
+
+
+def _by_email(email: str) -> SsoUser | None:
+    row = db.session.connection().execute(_BY_EMAIL, {"email": email}).first()
+    return SsoUser(id=row.id, account_id=row.account_id, email=row.email, active=bool(row.active)) if row else None
 
 
 def preview_user(account: Account, email: str, auto_create: bool) -> User | None:
@@ -65,21 +102,21 @@ def preview_user(account: Account, email: str, auto_create: bool) -> User | None
     return user
 
 
-def _check(account: Account, user: User) -> None:
+def _check(account: Account, user: User | SsoUser) -> None:
     if user.account_id != account.id:
         raise ProvisioningError(Reason.USER_IN_OTHER_ACCOUNT)
     if not user.active:
         raise ProvisioningError(Reason.USER_INACTIVE)
 
 
-def _create(account: Account, email: str, name: str) -> User | None:
+def _create(account: Account, email: str, name: str) -> SsoUser | None:
     """Insert the user in a savepoint; None when the unique email was taken meanwhile."""
     try:
         with db.session.begin_nested():
-            user = User(account_id=account.id, email=email, name=name, created_via="sso")
-            db.session.add(user)
-            db.session.flush()
+            result = db.session.connection().execute(_CREATE, {
+                "account_id": account.id, "email": email, "name": name, "created_via": "sso"})
     except IntegrityError:
         return None
+    user = SsoUser(id=result.inserted_primary_key[0], account_id=account.id, email=email, active=True)
     audit.record(account, "user.created", actor=user, subject=email, created_via="sso", roles=[])
     return user

@@ -5,18 +5,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.accounts import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, PendingAuthnRequest, SeenAssertion, SsoConfig, User, normalise_domain, utcnow
+from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
 from portal.security import safe_next_path
 from portal.sso import groups as group_sync
 from portal.sso import provisioning, saml, trial
+from portal.sso.acs_account import AcsAccount
+from portal.sso.acs_account import load as load_acs_account
 from portal.sso.groups import GROUP_ATTRIBUTE
 from portal.sso.reasons import Reason, new_reference
 from portal.sso.response_summary import compact, summarize
@@ -49,11 +50,9 @@ class LoginResult:
     groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
 
 
-def acs_account(domain: str) -> Account | None:
-    """The account of a custom domain with its SSO settings and certificates: the ACS reads all three, one query."""
-    query = select(Account).where(Account.domain == normalise_domain(domain)).options(
-        joinedload(Account.sso_config).joinedload(SsoConfig.certificates))
-    return db.session.scalars(query).unique().first()
+def acs_account(domain: str) -> AcsAccount | None:
+    """The account of a custom domain with its SSO settings and certificates, read-only, one query."""
+    return load_acs_account(domain)
 
 
 def idp_fields_complete(account: Account) -> bool:
@@ -137,13 +136,13 @@ def complete_login(account: Account, request_data: dict,
                                                          auto_create=config.auto_create_users)
     except provisioning.ProvisioningError as exc:
         raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id, tester=tester) from None
-    user.last_login_at = user.last_sso_login_at = now
+    provisioning.record_sign_in(user, now)
     asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
     sync = group_sync.sync_groups(account, user, asserted, config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],
                                   max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"])
-    audit.record(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
+    audit.write(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
                  assertion_id=assertion.assertion_id, session_index=assertion.session_index,
                  attributes=sorted(assertion.attributes), groups=groups[:50],
                  teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done",
@@ -154,13 +153,20 @@ def complete_login(account: Account, request_data: dict,
                        attributes=assertion.attributes, groups=groups)
 
 
+# The ACS's statements, built once: every login runs them (Core, on the session's connection and transaction).
+_pending_table = PendingAuthnRequest.__table__
+_PENDING = select(_pending_table.c.expires_at, _pending_table.c.next_url, _pending_table.c.test_by_user_id).where(
+    _pending_table.c.request_id == bindparam("request_id"), _pending_table.c.account_id == bindparam("account_id"))
+_CONSUME = delete(_pending_table).where(
+    _pending_table.c.request_id == bindparam("request_id"), _pending_table.c.account_id == bindparam("account_id"))
+_REMEMBER = insert(SeenAssertion.__table__)
+
+
 def _pending(account: Account, request_id: str | None):
     """The pending AuthnRequest row of account named by request_id (expires_at, next_url, test_by_user_id)."""
     if not request_id:
         return None
-    return db.session.execute(
-        select(PendingAuthnRequest.expires_at, PendingAuthnRequest.next_url, PendingAuthnRequest.test_by_user_id)
-        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id)).first()
+    return db.session.connection().execute(_PENDING, {"request_id": request_id, "account_id": account.id}).first()
 
 
 def _tester(account: Account, pending) -> User | None:
@@ -177,9 +183,9 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
     if not assertion.assertion_id:
         raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester)
     try:  # concurrent identical posts: the unique key lets exactly one through
-        db.session.execute(insert(SeenAssertion).values(
-            account_id=account.id, assertion_id=assertion.assertion_id[:200],
-            expires_at=assertion.not_on_or_after + timedelta(seconds=skew)))
+        db.session.connection().execute(_REMEMBER, {
+            "account_id": account.id, "assertion_id": assertion.assertion_id[:200],
+            "expires_at": assertion.not_on_or_after + timedelta(seconds=skew)})
     except IntegrityError:
         raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
 
@@ -189,9 +195,7 @@ def _consume_request(account: Account, request_id: str, pending, now: datetime, 
     """Use up the pending AuthnRequest (one use); the stored post-login target."""
     if pending is None:
         raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
-    deleted = db.session.execute(
-        delete(PendingAuthnRequest)
-        .where(PendingAuthnRequest.request_id == request_id, PendingAuthnRequest.account_id == account.id))
+    deleted = db.session.connection().execute(_CONSUME, {"request_id": request_id, "account_id": account.id})
     if deleted.rowcount != 1:  # another post consumed it since we read it
         raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
     if pending.expires_at <= now:

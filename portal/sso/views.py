@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import login_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.extensions import csrf, db
+from portal.extensions import csrf, db, limiter
 from portal.models import Account
 from portal.sso import saml, service, trial
 from portal.sso.reasons import Reason
@@ -33,6 +33,7 @@ def start(domain):
 
 @bp.post("/login/saml/<domain>/callback")
 @csrf.exempt  # the IdP posts cross-site; SAML validation protects this endpoint
+@limiter.exempt  # no rate limit: each response answers one pending request, used once
 def callback(domain):
     account = service.acs_account(domain)
     if account is None:
