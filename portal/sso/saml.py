@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+import xmlsec
 from flask import current_app
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
@@ -18,6 +19,7 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
+from onelogin.saml2 import utils as saml_utils
 from onelogin.saml2 import xml_utils
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
@@ -310,10 +312,12 @@ def _settings(account: Account) -> OneLogin_Saml2_Settings:
 
 
 def clear_caches() -> None:
-    """Forget every cached settings object and compiled schema of this process."""
+    """Forget every cached settings object, certificate key and compiled schema of this process."""
     with _settings_lock:
         _settings_cache.clear()
     _schemas.__dict__.clear()
+    _xpaths.__dict__.clear()
+    _keys.clear()
 
 
 _schemas = threading.local()  # lxml validators keep per-call error state: one per thread, never shared
@@ -343,6 +347,72 @@ def _validate_xml(xml, schema, debug=False):
 
 _stock_validate_xml = OneLogin_Saml2_XML.validate_xml
 OneLogin_Saml2_XML.validate_xml = staticmethod(_validate_xml)
+
+XPATH_CACHE_SIZE = 256  # python3-saml's expressions are fixed strings (values go in $tagid): a few dozen
+_xpaths = threading.local()  # compiled XPath objects are not shared between threads
+
+
+def _query(dom, query, context=None, tagid=None):
+    """OneLogin_Saml2_XML.query, but each XPath expression is compiled once per thread, not on every call.
+
+    A login runs some fifty queries; lxml's element.xpath() compiles its expression every time.
+    """
+    source = dom if context is None else context
+    compiled = _xpaths.__dict__.get(query)
+    if compiled is None:
+        compiled = etree.XPath(query, namespaces=C.NSMAP)
+        if len(_xpaths.__dict__) < XPATH_CACHE_SIZE:
+            _xpaths.__dict__[query] = compiled
+    if tagid is None:
+        return compiled(source)
+    return compiled(source, tagid=tagid)
+
+
+OneLogin_Saml2_XML.query = staticmethod(_query)
+
+
+KEY_CACHE_SIZE = 256  # certificates; an account rotating keys has two or three
+_keys: OrderedDict[tuple, xmlsec.Key] = OrderedDict()
+_keys_lock = threading.Lock()
+
+
+class _CachedKeys:
+    """xmlsec.Key as python3-saml's signature check sees it: from_memory parses each certificate once.
+
+    python3-saml turns the IdP's PEM certificate into an xmlsec key for every signature it checks (two per
+    Okta response). A key is only ever read: assigning it to a signature context duplicates it (python-xmlsec
+    SignatureContext.key), so one parsed key can serve every request and thread.
+    """
+
+    def from_memory(self, data, format, password=None):  # noqa: A002 - xmlsec's own argument name
+        if format != xmlsec.KeyFormat.CERT_PEM or not isinstance(data, (str, bytes)):
+            return xmlsec.Key.from_memory(data, format, password)  # only public certificates are kept
+        cache_key = (data, int(format), password)
+        with _keys_lock:
+            key = _keys.get(cache_key)
+            if key is not None:
+                _keys.move_to_end(cache_key)
+                return key
+        key = xmlsec.Key.from_memory(data, format, password)
+        with _keys_lock:
+            _keys[cache_key] = key
+            while len(_keys) > KEY_CACHE_SIZE:
+                _keys.popitem(last=False)
+        return key
+
+    def __getattr__(self, name):
+        return getattr(xmlsec.Key, name)
+
+
+class _XmlsecForPythonSaml:
+    """The xmlsec module, but for Key.from_memory (above); installed only in python3-saml's utils module."""
+    Key = _CachedKeys()
+
+    def __getattr__(self, name):
+        return getattr(xmlsec, name)
+
+
+saml_utils.xmlsec = _XmlsecForPythonSaml()
 
 
 def _url_parts(url: str) -> dict:
