@@ -60,30 +60,39 @@ _users = User.__table__.c
 _BY_EMAIL = select(_users.id, _users.account_id, _users.email, _users.active).where(
     _users.email == bindparam("email"))
 _CREATE = insert(User.__table__)
-_SIGNED_IN = update(User.__table__).where(_users.id == bindparam("user_id")).values(
+# A returning user of the account, active: stamped and read in one statement.
+_SIGN_IN = update(User.__table__).where(
+    _users.email == bindparam("user_email"), _users.account_id == bindparam("user_account_id"),
+    _users.active.is_(True),
+).values(last_login_at=bindparam("at"), last_sso_login_at=bindparam("at")).returning(
+    _users.id, _users.account_id, _users.email, _users.active)
+_STAMP = update(User.__table__).where(_users.id == bindparam("user_id")).values(
     last_login_at=bindparam("at"), last_sso_login_at=bindparam("at"))
 
 
-def find_or_create_user(account: Account, email: str, attributes: dict, auto_create: bool) -> tuple[SsoUser, bool]:
-    """The user of account with email (created when auto_create); ProvisioningError otherwise."""
+def sign_in_user(account: Account, email: str, attributes: dict, auto_create: bool,
+                 at: datetime) -> tuple[SsoUser, bool]:
+    """The user of account with email, stamped as signed in at `at` (created when auto_create).
+
+    ProvisioningError when the email may not sign in here (unknown, another account's, deactivated).
+    """
     email = normalise_email(email)
+    row = db.session.connection().execute(_SIGN_IN, {"user_email": email, "user_account_id": account.id, "at": at}).first()
+    if row is not None:
+        return SsoUser(id=row.id, account_id=row.account_id, email=row.email, active=bool(row.active)), False
     user = _by_email(email)
     if user is None:
         if not auto_create:
             raise ProvisioningError(Reason.USER_NOT_FOUND)
-        user = _create(account, email, name_from_attributes(attributes))
+        user = _create(account, email, name_from_attributes(attributes), at)
         if user is not None:
             return user, True
         user = _by_email(email)  # a concurrent first login created it
         if user is None:
             raise ProvisioningError(Reason.USER_NOT_FOUND)
-    _check(account, user)
+    _check(account, user)  # raises, unless a concurrent first login created the user since the UPDATE
+    db.session.connection().execute(_STAMP, {"user_id": user.id, "at": at})
     return user, False
-
-
-def record_sign_in(user: SsoUser, at: datetime) -> None:
-    """Stamp the user's last login and last SSO login (one UPDATE, in the login's transaction)."""
-    db.session.connection().execute(_SIGNED_IN, {"user_id": user.id, "at": at})
 
 
 def _by_email(email: str) -> SsoUser | None:
@@ -92,7 +101,7 @@ def _by_email(email: str) -> SsoUser | None:
 
 
 def preview_user(account: Account, email: str, auto_create: bool) -> User | None:
-    """What find_or_create_user would do, writing nothing: the user, None if one would be created, else raises."""
+    """What sign_in_user would do, writing nothing: the user, None if one would be created, else raises."""
     user = User.by_email(normalise_email(email))
     if user is None:
         if not auto_create:
@@ -109,12 +118,13 @@ def _check(account: Account, user: User | SsoUser) -> None:
         raise ProvisioningError(Reason.USER_INACTIVE)
 
 
-def _create(account: Account, email: str, name: str) -> SsoUser | None:
+def _create(account: Account, email: str, name: str, at: datetime) -> SsoUser | None:
     """Insert the user in a savepoint; None when the unique email was taken meanwhile."""
     try:
         with db.session.begin_nested():
             result = db.session.connection().execute(_CREATE, {
-                "account_id": account.id, "email": email, "name": name, "created_via": "sso"})
+                "account_id": account.id, "email": email, "name": name, "created_via": "sso",
+                "last_login_at": at, "last_sso_login_at": at})
     except IntegrityError:
         return None
     user = SsoUser(id=result.inserted_primary_key[0], account_id=account.id, email=email, active=True)

@@ -112,31 +112,33 @@ def complete_login(account: Account, request_data: dict,
     sent = summarize(response.document)
     request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
-    pending = _pending(account, request_id)  # read once: who started it (Test SSO) and where to go after
-    tester = _tester(account, pending)
-    if tester is None and not sso_ready(account):
-        raise _fail(account, Reason.SSO_DISABLED, sent=sent)
+    # With SSO on, the pending request is read and used up in one statement once the response passed every
+    # check (a refusal reads it to find a Test SSO admin). With SSO off only a Test SSO request may go on.
+    tester = None
+    if not sso_ready(account):
+        tester = _tester(account, _pending(account, request_id))
+        if tester is None:
+            raise _fail(account, Reason.SSO_DISABLED, sent=sent)
     if request_id is None:
         raise _fail(account, Reason.UNSOLICITED_RESPONSE, sent=sent, problem="the Response has no InResponseTo")
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, request_id, skew)
     except saml.Rejected as exc:
-        raise _fail(account, exc.reason, sent=sent, problem=exc.problem, tester=tester) from None
+        raise _fail(account, exc.reason, sent=sent, problem=exc.problem, tester=tester, request_id=request_id) from None
     email = assertion.nameid.strip()
     if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
-        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id, tester=tester)
+        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id, tester=tester, request_id=request_id)
     _remember_assertion(account, assertion, skew, sent, request_id, tester)
-    next_url = _consume_request(account, request_id, pending, now, sent, tester)
+    next_url, tester = _consume_request(account, request_id, now, sent, tester)
     config = account.sso_config
     try:
         if tester is not None:  # a test run returns here: nobody is created, signed in or moved between teams
             return trial.report(account, tester, email, assertion.attributes, sent, reference=new_reference())
-        user, created = provisioning.find_or_create_user(account, email, assertion.attributes,
-                                                         auto_create=config.auto_create_users)
+        user, created = provisioning.sign_in_user(account, email, assertion.attributes,
+                                                  auto_create=config.auto_create_users, at=now)
     except provisioning.ProvisioningError as exc:
         raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id, tester=tester) from None
-    provisioning.record_sign_in(user, now)
     asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
     sync = group_sync.sync_groups(account, user, asserted, config,
@@ -155,10 +157,11 @@ def complete_login(account: Account, request_data: dict,
 
 # The ACS's statements, built once: every login runs them (Core, on the session's connection and transaction).
 _pending_table = PendingAuthnRequest.__table__
-_PENDING = select(_pending_table.c.expires_at, _pending_table.c.next_url, _pending_table.c.test_by_user_id).where(
-    _pending_table.c.request_id == bindparam("request_id"), _pending_table.c.account_id == bindparam("account_id"))
-_CONSUME = delete(_pending_table).where(
-    _pending_table.c.request_id == bindparam("request_id"), _pending_table.c.account_id == bindparam("account_id"))
+_PENDING_COLUMNS = (_pending_table.c.expires_at, _pending_table.c.next_url, _pending_table.c.test_by_user_id)
+_PENDING_OF_ACCOUNT = (_pending_table.c.request_id == bindparam("request_id"),
+                       _pending_table.c.account_id == bindparam("account_id"))
+_PENDING = select(*_PENDING_COLUMNS).where(*_PENDING_OF_ACCOUNT)
+_CONSUME = delete(_pending_table).where(*_PENDING_OF_ACCOUNT).returning(*_PENDING_COLUMNS)
 _REMEMBER = insert(SeenAssertion.__table__)
 
 
@@ -187,28 +190,36 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
             "account_id": account.id, "assertion_id": assertion.assertion_id[:200],
             "expires_at": assertion.not_on_or_after + timedelta(seconds=skew)})
     except IntegrityError:
-        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester) from None
+        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester,
+                    request_id=request_id) from None
 
 
-def _consume_request(account: Account, request_id: str, pending, now: datetime, sent: dict,
-                     tester: User | None) -> str:
-    """Use up the pending AuthnRequest (one use); the stored post-login target."""
-    if pending is None:
+def _consume_request(account: Account, request_id: str, now: datetime, sent: dict,
+                     tester: User | None) -> tuple[str, User | None]:
+    """Use up the pending AuthnRequest (one use, one statement): its post-login target and Test SSO admin."""
+    pending = db.session.connection().execute(
+        _CONSUME, {"request_id": request_id, "account_id": account.id}).first()
+    if pending is None:  # never sent, already answered, or swept after expiry
         raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
-    deleted = db.session.connection().execute(_CONSUME, {"request_id": request_id, "account_id": account.id})
-    if deleted.rowcount != 1:  # another post consumed it since we read it
-        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
+    tester = tester or _tester(account, pending)
     if pending.expires_at <= now:
         raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id, tester=tester)
-    return pending.next_url
+    return pending.next_url, tester
 
 
 def _fail(account: Account, reason: Reason, *, status: int = 400, sent: dict | None = None, subject: str = "",
-          burn: str | None = None, tester: User | None = None, **details) -> SsoError:
-    """Undo everything this login did, audit the refusal with the admin's fix, return the error to raise."""
+          burn: str | None = None, tester: User | None = None, request_id: str | None = None,
+          **details) -> SsoError:
+    """Undo everything this login did, audit the refusal with the admin's fix, return the error to raise.
+
+    request_id: the request answered, when the Test SSO admin who may have started it is not known yet.
+    """
     tester_id = tester.id if tester is not None else None  # read before the rollback expires it
     # Nothing but the audit event may survive a refusal (no user, no replay-store row).
     db.session.rollback()
+    if tester_id is None and request_id:
+        tester = _tester(account, _pending(account, request_id))
+        tester_id = tester.id if tester is not None else None
     if burn:
         # The IdP answered this request, so it is used up even though the login failed.
         db.session.execute(delete(PendingAuthnRequest).where(
