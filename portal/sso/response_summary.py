@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from itertools import islice
 
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
@@ -19,6 +20,8 @@ NS = {
     "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
     "ds": "http://www.w3.org/2000/09/xmldsig#",
 }
+ASSERTION = f"{{{NS['saml']}}}Assertion"  # anywhere in the document, as //saml:Assertion
+SIGNATURE = f"{{{NS['ds']}}}Signature"
 MAX_TEXT = 200
 MAX_ATTRIBUTES = 30
 MAX_VALUES = 30
@@ -71,17 +74,17 @@ def fit(summary: dict, limit: int) -> dict:
 
 
 def _summary(root) -> dict:
-    assertions = root.xpath("//saml:Assertion", namespaces=NS)
+    assertions = list(root.iter(ASSERTION))
     summary = {
         "response_id": _t(root.get("ID")),
         "issue_instant": _t(root.get("IssueInstant")),
         "destination": _t(root.get("Destination")),
         "in_response_to": _t(root.get("InResponseTo")),
         "issuer": _text(root.find("saml:Issuer", NS)),
-        "status": _t(_first(root, "samlp:Status/samlp:StatusCode/@Value")),
+        "status": _t(_attribute(root, "samlp:Status/samlp:StatusCode", "Value")),
         "status_message": _text(root.find("samlp:Status/samlp:StatusMessage", NS)),
         "assertion_count": len(assertions),
-        "signatures": [_signature(sig) for sig in root.xpath("//ds:Signature", namespaces=NS)[:4]],
+        "signatures": [_signature(sig) for sig in islice(root.iter(SIGNATURE), 4)],
     }
     if assertions:
         summary.update(_assertion(assertions[0]))
@@ -116,8 +119,8 @@ def _signature(sig) -> dict:
     parent = sig.getparent()
     info = {
         "element": etree.QName(parent).localname if parent is not None else "",
-        "algorithm": _t(_first(sig, "ds:SignedInfo/ds:SignatureMethod/@Algorithm")),
-        "digest": _t(_first(sig, "ds:SignedInfo/ds:Reference/ds:DigestMethod/@Algorithm")),
+        "algorithm": _t(_attribute(sig, "ds:SignedInfo/ds:SignatureMethod", "Algorithm")),
+        "digest": _t(_attribute(sig, "ds:SignedInfo/ds:Reference/ds:DigestMethod", "Algorithm")),
     }
     cert = sig.find("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
     if cert is not None and cert.text:
@@ -144,9 +147,10 @@ def _cut(value, limit: int):
     return value[:limit] + "..."
 
 
-def _first(node, path: str):
-    found = node.xpath(path, namespaces=NS)
-    return found[0] if found else None
+def _attribute(node, path: str, name: str):
+    """The attribute of the first element at path (ElementPath: cheaper than compiling an XPath per call)."""
+    found = node.find(path, NS)
+    return found.get(name) if found is not None else None
 
 
 def _text(node) -> str | None:
