@@ -1,12 +1,16 @@
-"""Per-process caches of the ACS: python3-saml settings per account version, compiled XSD per thread."""
+"""Per-process caches of the ACS: python3-saml settings per account version, compiled XSD and XPath per
+thread, IdP certificates parsed into xmlsec keys once."""
 from __future__ import annotations
 
 import threading
 
+from lxml import etree
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.extensions import db
 from portal.sso import saml, settings as sso_settings
+from tests.sso.conftest import sso_events
 
 SCHEMA = "saml-schema-protocol-2.0.xsd"
 INVALID = b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><samlp:Nope/></samlp:Response>'
@@ -77,3 +81,45 @@ def test_clear_caches(sso_account):
     OneLogin_Saml2_XML.validate_xml(INVALID, SCHEMA)
     saml.clear_caches()
     assert not saml._settings_cache and SCHEMA not in saml._schemas.__dict__
+    assert not saml._keys and not saml._xpaths.__dict__
+
+
+def test_certificate_keys_are_parsed_once_and_a_replaced_certificate_is_not_trusted(flow, idp_keys, admin):
+    saml.clear_caches()
+    assert flow.login().status_code == 303
+    assert len(saml._keys) == 1  # the account's one certificate, parsed once for both signatures
+    key = next(iter(saml._keys.values()))
+    flow.client.post("/logout")
+    assert flow.login().status_code == 303
+    assert next(iter(saml._keys.values())) is key  # reused by the next login
+    # Replace the certificate: the old key stays in the process cache but is never offered again.
+    sso_settings.apply(flow.account, sso_settings.SettingsChange(
+        replace_certificates=[idp_keys["second"].cert_pem]))
+    db.session.commit()
+    flow.client.post("/logout")
+    assert flow.login().status_code == 400  # signed with the old key
+    assert sso_events(flow.account, "failure")[-1].reason == "signature_invalid"
+    request = flow.start()
+    assert flow.post(flow.respond(request, key=idp_keys["second"])).status_code == 303
+
+
+def test_xpath_cache_is_per_thread_and_gives_python3_saml_the_same_nodes(flow):
+    document = etree.fromstring(flow.respond(flow.start()).encode())
+    query = "/samlp:Response/saml:Assertion/saml:Subject/saml:NameID"
+    stock = document.xpath(query, namespaces=C.NSMAP)
+    assert OneLogin_Saml2_XML.query(document, query) == stock and len(stock) == 1
+    tagged = OneLogin_Saml2_XML.query(document, "/samlp:Response[@ID=$tagid]", tagid=document.get("ID"))
+    assert tagged == [document]
+    assert OneLogin_Saml2_XML.query(document, "/samlp:Response[@ID=$tagid]", tagid="other") == []
+    compiled = []
+
+    def work():
+        OneLogin_Saml2_XML.query(document, query)
+        compiled.append(saml._xpaths.__dict__[query])
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in compiled}) == 3  # one compiled expression per thread
