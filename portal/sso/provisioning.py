@@ -77,7 +77,8 @@ def sign_in_user(account: Account, email: str, attributes: dict, auto_create: bo
     ProvisioningError when the email may not sign in here (unknown, another account's, deactivated).
     """
     email = normalise_email(email)
-    row = db.session.connection().execute(_SIGN_IN, {"user_email": email, "user_account_id": account.id, "at": at}).first()
+    row = db.session.connection().execute(
+        _SIGN_IN, {"user_email": email, "user_account_id": account.id, "at": at}).first()
     if row is not None:
         return SsoUser(id=row.id, account_id=row.account_id, email=row.email, active=bool(row.active)), False
     user = _by_email(email)

@@ -184,7 +184,8 @@ def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, sk
                         request_id: str, tester: User | None) -> None:
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
-        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester)
+        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester,
+                    request_id=request_id)
     try:  # concurrent identical posts: the unique key lets exactly one through
         db.session.connection().execute(_REMEMBER, {
             "account_id": account.id, "assertion_id": assertion.assertion_id[:200],
