@@ -101,19 +101,17 @@ def portal_case(portal, groups: list[str], iterations: int):
     for i in range(USERS):  # first logins (user and team creation) are not the steady state
         assert post(portal, prepared(i))[0] == 303
     bodies = [prepared(i) for i in range(iterations)]
-    parts = urlsplit(portal.acs_url)
 
     def login() -> None:
-        status, text = post(portal, bodies.pop(), http.client.HTTPConnection(parts.hostname, parts.port,
-                                                                                timeout=120))
+        status, text = post(portal, bodies.pop())
         assert status == 303, text[:300]
     return login
 
 
-def post(portal, body: bytes, connection: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
-    """POST one encoded ACS form; (status, body)."""
+def post(portal, body: bytes) -> tuple[int, bytes]:
+    """POST one encoded ACS form on a new connection; (status, body)."""
     parts = urlsplit(portal.acs_url)
-    connection = connection or http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     try:
         connection.request("POST", parts.path, body=body,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})

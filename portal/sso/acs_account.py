@@ -9,7 +9,6 @@ either. Nothing is cached here: every login reads the current row, so a change i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
@@ -34,7 +33,6 @@ class AcsSsoConfig:
     group_filter: str | None
     split_group_values: bool
     version: int
-    updated_at: datetime | None
     certificates: tuple[AcsCertificate, ...]
 
 
@@ -51,7 +49,7 @@ _QUERY = (
     select(_account.id, _account.name, _account.domain,
            _config.account_id.label("config_id"), _config.enabled, _config.idp_login_url, _config.idp_issuer,
            _config.auto_create_users, _config.auto_create_groups, _config.group_filter,
-           _config.split_group_values, _config.version, _config.updated_at,
+           _config.split_group_values, _config.version,
            _cert.id.label("cert_id"), _cert.pem, _cert.sha256_fingerprint)
     .select_from(Account.__table__.outerjoin(SsoConfig.__table__, _config.account_id == _account.id)
                  .outerjoin(IdpCertificate.__table__, _cert.account_id == _config.account_id))
@@ -74,5 +72,5 @@ def load(domain: str) -> AcsAccount | None:
             enabled=bool(first.enabled), idp_login_url=first.idp_login_url, idp_issuer=first.idp_issuer,
             auto_create_users=bool(first.auto_create_users), auto_create_groups=bool(first.auto_create_groups),
             group_filter=first.group_filter, split_group_values=bool(first.split_group_values),
-            version=first.version or 1, updated_at=first.updated_at, certificates=certificates)
+            version=first.version or 1, certificates=certificates)
     return AcsAccount(id=first.id, name=first.name, domain=first.domain, sso_config=config)

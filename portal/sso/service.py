@@ -16,8 +16,6 @@ from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utc
 from portal.security import safe_next_path
 from portal.sso import groups as group_sync
 from portal.sso import provisioning, saml, trial
-from portal.sso.acs_account import AcsAccount
-from portal.sso.acs_account import load as load_acs_account
 from portal.sso.groups import GROUP_ATTRIBUTE
 from portal.sso.reasons import Reason, new_reference
 from portal.sso.response_summary import compact, summarize
@@ -48,11 +46,6 @@ class LoginResult:
     session_index: str | None
     attributes: dict = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
-
-
-def acs_account(domain: str) -> AcsAccount | None:
-    """The account of a custom domain with its SSO settings and certificates, read-only, one query."""
-    return load_acs_account(domain)
 
 
 def idp_fields_complete(account: Account) -> bool:

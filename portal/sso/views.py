@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
-from portal.sso import saml, service, trial
+from portal.sso import acs_account, saml, service, trial
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -34,7 +34,7 @@ def start(domain):
 @bp.post("/login/saml/<domain>/callback")
 @csrf.exempt  # the IdP posts cross-site; SAML validation protects this endpoint
 def callback(domain):
-    account = service.acs_account(domain)
+    account = acs_account.load(domain)
     if account is None:
         abort(404)
     # Cap the body before anything decodes it (Flask's own limit is far larger).
