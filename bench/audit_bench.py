@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import func, select, text  # noqa: E402
 
 from portal import create_app  # noqa: E402
-from portal.admin import audit_log  # noqa: E402
+from portal.audit import log as audit_log  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.models import Account, AuditEvent, utcnow  # noqa: E402
 

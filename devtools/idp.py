@@ -19,7 +19,7 @@ from flask import Flask, request
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.models import Account
-from portal.sso import settings
+from portal.sso.setup import settings
 from tests.idp import KeyPair, TestIdp, make_keypair
 
 KEY_DIR = Path("instance") / "devtools-idp"

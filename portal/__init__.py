@@ -7,10 +7,13 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, cli, config, errors, security, sso
-from portal.admin import audit_cli, cli as admin_cli
-from portal.sso import cli as sso_cli
+from portal import admin, auth, config, errors, security, sso
+from portal.accounts import cli as accounts_cli
+from portal.admin import cli as admin_cli
+from portal.audit import cli as audit_cli
 from portal.config import ConfigError
+from portal.sso import setup as sso_setup
+from portal.sso.setup import cli as sso_cli
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.permissions import current_permissions
 
@@ -44,9 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(sso.bp)
+    app.register_blueprint(sso_setup.bp)
     app.register_blueprint(admin.bp)
 
-    for group in cli.GROUPS + sso_cli.GROUPS + admin_cli.GROUPS + audit_cli.GROUPS:
+    for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS:
         app.cli.add_command(group)
 
     errors.register(app)

@@ -10,8 +10,24 @@ from portal.extensions import db
 from portal.permissions import PERMISSIONS, PermissionDenied
 
 
-class ServiceError(Exception):
+class PortalError(Exception):
+    """Base of the portal's domain errors: the message is safe to show, reason (if any) is the audit code."""
+
+    reason = None
+
+
+class ServiceError(PortalError):
     """A business rule refused the operation; the message is safe to show the user."""
+
+
+class FieldErrors(ServiceError):
+    """Input refused field by field: errors maps a form field's name to its message."""
+
+    labels: dict[str, str] = {}  # subclasses name their fields for the one-line message (CLI)
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(f"{self.labels[k]}: {v}" if k in self.labels else v for k, v in errors.items()))
 
 
 TITLES = {

@@ -79,11 +79,9 @@ def require_permission(permission: str):
     return decorator
 
 
-def get_owned_or_403(model, object_id):
-    """Load a tenant row by id for the current account: 404 if absent, 403 if another account's."""
+def get_owned_or_404(model, object_id):
+    """Load a tenant row by id for the current account; another account's row is a 404, like a missing one."""
     obj = db.session.get(model, object_id)
-    if obj is None:
+    if obj is None or obj.account_id != current_user.account_id:
         abort(404)
-    if obj.account_id != current_user.account_id:
-        raise PermissionDenied(message="This belongs to another account.")
     return obj

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from portal import create_app
-from portal.accounts import create_account, create_user
+from portal.accounts.service import create_account
+from portal.directory.users import create_user
 from portal.extensions import db
 from portal.permissions import seed_roles
 

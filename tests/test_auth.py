@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Role
-from portal.permissions import MANAGE_TEAMS, get_owned_or_403, require_permission
+from portal.permissions import MANAGE_TEAMS, get_owned_or_404, require_permission
 from portal import create_app
 from tests.conftest import PASSWORD, PortalClient, csrf_token, login, make_config
 
@@ -160,7 +160,7 @@ probe = Blueprint("probe", __name__)
 def probe_team(team_id):
     from portal.models import Team
 
-    return get_owned_or_403(Team, team_id).name
+    return get_owned_or_404(Team, team_id).name
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts import create_account, create_user
+from portal.accounts.service import create_account
+from portal.directory.users import create_user
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Team, TeamMembership, User, domain_problem

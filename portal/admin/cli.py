@@ -1,14 +1,16 @@
-"""flask teams ...: teams, manual memberships and role grants for operators."""
+"""flask teams ... and flask users ...: teams, memberships, role grants and users for operators."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import click
 
-from portal.accounts import get_account
-from portal.admin import services
+from portal.accounts.service import get_account
 from portal.cli import PortalGroup, emit
 from portal.cli import run as base_run
+from portal.directory import teams as services
+from portal.directory import users
+from portal.models import iso
 
 teams_cli = PortalGroup("teams", help="List teams, manage manual members, grant and revoke roles.")
 
@@ -55,7 +57,7 @@ def teams_remove_member(domain, team, email):
 @click.argument("role")
 def teams_grant(domain, team, role):
     """Grant a role to a team (its members get it at once)."""
-    granted, found = run(lambda: _with_team(domain, team, lambda a, t: services.grant_team_role(a, t, role)))
+    granted, found = run(lambda: _with_team(domain, team, lambda a, t: services.grant_role(a, t, role)))
     click.echo(f"Granted {granted.name} to '{found.name}'; its members have it now.")
 
 
@@ -65,7 +67,7 @@ def teams_grant(domain, team, role):
 @click.argument("role")
 def teams_revoke(domain, team, role):
     """Revoke a role from a team."""
-    revoked, found = run(lambda: _with_team(domain, team, lambda a, t: services.revoke_team_role(a, t, role)))
+    revoked, found = run(lambda: _with_team(domain, team, lambda a, t: services.revoke_role(a, t, role)))
     click.echo(f"Revoked {revoked.name} from '{found.name}'.")
 
 
@@ -76,4 +78,58 @@ def _with_team(domain: str, team_name: str, action: Callable) -> tuple:
     return action(account, team), team
 
 
-GROUPS = [teams_cli]
+users_cli = PortalGroup("users", help="Create, list, deactivate and reactivate users.")
+
+
+@users_cli.command("create")
+@click.option("--domain", required=True, help="Custom domain of the account.")
+@click.option("--email", required=True)
+@click.option("--password", help="Password (omit for a user who signs in with SSO only).")
+@click.option("--role", help="A role to grant, e.g. 'Account admin' or Developer.")
+@click.option("--name", default="", help="Display name.")
+def users_create(domain, email, password, role, name):
+    """Create a user in an account."""
+    user = base_run(lambda: users.create_user(get_account(domain), email, password=password,
+                                           role=role, name=name, via="cli"))
+    click.echo(f"Created user {user.email} in account {user.account.domain}.")
+
+
+@users_cli.command("list")
+@click.argument("domain")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def users_list(domain, as_json):
+    """List the users of an account."""
+    account = base_run(lambda: get_account(domain))
+    rows = [{"email": u.email, "name": u.name, "active": u.active, "created_via": u.created_via,
+             "last_login": iso(u.last_login_at), "last_sso_login": iso(u.last_sso_login_at),
+             "teams": [t.name for t in u.teams], "roles": [r.name for r in u.effective_roles()]}
+            for u in users.list_users(account)]
+    emit(rows, as_json, ["email", "name", "active", "created_via", "last_login", "teams", "roles"])
+
+
+@users_cli.command("deactivate")
+@click.argument("domain")
+@click.argument("email")
+def users_deactivate(domain, email):
+    """Deactivate a user: no password or SSO login until reactivated."""
+    user = run(lambda: _set_active(domain, email, False))
+    click.echo(f"Deactivated {user.email}.")
+
+
+@users_cli.command("reactivate")
+@click.argument("domain")
+@click.argument("email")
+def users_reactivate(domain, email):
+    """Reactivate a deactivated user."""
+    user = run(lambda: _set_active(domain, email, True))
+    click.echo(f"Reactivated {user.email}.")
+
+
+def _set_active(domain: str, email: str, active: bool):
+    account = get_account(domain)
+    user = users.get_user(account, email)
+    users.set_active(account, user, active)
+    return user
+
+
+GROUPS = [teams_cli, users_cli]

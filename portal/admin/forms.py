@@ -1,9 +1,11 @@
 """Forms of the team, role and user admin pages (field-level validation only; rules live in services)."""
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from portal.admin.services import MAX_TEAM_NAME
+from portal.audit import log as audit_log
+from portal.directory.teams import MAX_TEAM_NAME
+from portal.models.audit import OUTCOMES
 
 
 class TeamForm(FlaskForm):
@@ -27,3 +29,26 @@ class RoleForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form that is only a button: it carries the CSRF token of one action."""
+
+
+class AuditFilterForm(FlaskForm):
+    """GET filters of the audit log (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    type = StringField("Event type", validators=[Optional(), Length(max=64)])
+    outcome = SelectField("Outcome", choices=[SelectChoice("", "Any")] + [SelectChoice(o, o.capitalize()) for o in OUTCOMES],
+                          validators=[Optional()])
+    email = StringField("User email", validators=[Optional(), Length(max=320)],
+                        description="Matches the actor or the subject.")
+    since = DateField("From (UTC date)", validators=[Optional()])
+    until = DateField("To (UTC date)", validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date is before the start date.")
+
+    def filters(self) -> audit_log.AuditFilters:
+        return audit_log.make_filters(self.type.data, self.outcome.data, self.email.data,
+                                      self.since.data, self.until.data)

@@ -1,17 +1,20 @@
-"""Team and role admin pages (the users pages are in user_views.py, the audit log in audit_views.py)."""
+"""Admin pages: teams and their roles, users and their roles, the audit log and its exports."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal.admin import services
-from portal.admin.forms import ConfirmForm, MemberForm, RoleForm, TeamForm
+from portal import audit
+from portal.admin.forms import AuditFilterForm, ConfirmForm, MemberForm, RoleForm, TeamForm
+from portal.audit import Event
+from portal.audit import log as audit_log
+from portal.directory import roles, teams, users
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Role, Team, User
-from portal.permissions import MANAGE_TEAMS, get_owned_or_403, require_permission
+from portal.permissions import MANAGE_TEAMS, MANAGE_USERS, VIEW_AUDIT_LOG, get_owned_or_404, require_permission
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -19,7 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def apply(action: Callable, field=None):
     """Run one service call and commit; a refusal becomes a field error or a flash, returns None.
 
-    Admin services check before they write, so committing after a refusal only keeps its audit event.
+    Directory services check before they write, so committing after a refusal only keeps its audit event.
     """
     try:
         result = action()
@@ -34,49 +37,51 @@ def apply(action: Callable, field=None):
     return result if result is not None else True
 
 
-def get_role_or_404(role_id: int) -> Role:
-    return db.get_or_404(Role, role_id)
+def _actor() -> User:
+    return current_user._get_current_object()
 
 
-@bp.route("/teams", methods=["GET", "POST"])
+# --- Teams --------------------------------------------------------------------------------------
+
+@bp.route("/teams", methods=["GET", "POST"], endpoint="teams")
 @require_permission(MANAGE_TEAMS)
-def teams():
+def teams_page():
     form = TeamForm()
     if form.validate_on_submit():
-        team = apply(lambda: services.create_team(current_user.account, form.name.data), form.name)
+        team = apply(lambda: teams.create_team(current_user.account, form.name.data, actor=_actor()), form.name)
         if team:
             flash(f"Created the team '{team.name}'. Grant it a role so its members get permissions.", "success")
             return redirect(url_for("admin.team", team_id=team.id))
     account = current_user.account
-    return render_template("admin/teams.html", teams=services.list_teams(account), form=form,
-                           member_count=services.member_count, sso_config=account.sso_config), \
+    return render_template("admin/teams.html", teams=teams.list_teams(account), form=form,
+                           member_count=teams.member_count, sso_config=account.sso_config), \
         400 if form.errors else 200
 
 
 @bp.get("/teams/<int:team_id>")
 @require_permission(MANAGE_TEAMS)
 def team(team_id):
-    return _team_page(get_owned_or_403(Team, team_id))
+    return _team_page(get_owned_or_404(Team, team_id))
 
 
 def _team_page(team: Team, status: int = 200, **forms):
     account = current_user.account
     forms.setdefault("rename_form", TeamForm(prefix="rename", data={"name": team.name}))
     forms.setdefault("member_form", MemberForm(prefix="member"))
-    forms.setdefault("role_form", RoleForm(prefix="role").with_roles(services.list_roles(), team.roles))
+    forms.setdefault("role_form", RoleForm(prefix="role").with_roles(roles.list_roles(), team.roles))
     memberships = sorted(team.memberships, key=lambda m: (m.user.email, m.source))
     return render_template("admin/team.html", team=team, memberships=memberships, action=ConfirmForm(),
-                           recreated=services.sso_team_recreated_by_login(account, team),
+                           recreated=teams.sso_team_recreated_by_login(account, team),
                            sso_config=account.sso_config, **forms), status
 
 
 @bp.post("/teams/<int:team_id>/rename")
 @require_permission(MANAGE_TEAMS)
 def rename_team(team_id):
-    team = get_owned_or_403(Team, team_id)
+    team = get_owned_or_404(Team, team_id)
     form = TeamForm(prefix="rename")
-    if form.validate_on_submit() and apply(lambda: services.rename_team(current_user.account, team, form.name.data),
-                                           form.name):
+    if form.validate_on_submit() and apply(
+            lambda: teams.rename_team(current_user.account, team, form.name.data, actor=_actor()), form.name):
         flash(f"Renamed the team to '{team.name}'.", "success")
         return redirect(url_for("admin.team", team_id=team.id))
     return _team_page(team, 400, rename_form=form)
@@ -85,9 +90,10 @@ def rename_team(team_id):
 @bp.post("/teams/<int:team_id>/delete")
 @require_permission(MANAGE_TEAMS)
 def delete_team(team_id):
-    team = get_owned_or_403(Team, team_id)
+    team = get_owned_or_404(Team, team_id)
     name = team.name
-    if ConfirmForm().validate_on_submit() and apply(lambda: services.delete_team(current_user.account, team)):
+    if ConfirmForm().validate_on_submit() and apply(
+            lambda: teams.delete_team(current_user.account, team, actor=_actor())):
         flash(f"Deleted the team '{name}'.", "success")
         return redirect(url_for("admin.teams"))
     return redirect(url_for("admin.team", team_id=team_id))
@@ -96,10 +102,10 @@ def delete_team(team_id):
 @bp.post("/teams/<int:team_id>/members")
 @require_permission(MANAGE_TEAMS)
 def add_member(team_id):
-    team = get_owned_or_403(Team, team_id)
+    team = get_owned_or_404(Team, team_id)
     form = MemberForm(prefix="member")
-    if form.validate_on_submit() and apply(lambda: services.add_member(current_user.account, team, form.email.data),
-                                           form.email):
+    if form.validate_on_submit() and apply(
+            lambda: teams.add_member(current_user.account, team, form.email.data, actor=_actor()), form.email):
         flash(f"Added {form.email.data.strip().lower()} to '{team.name}'.", "success")
         return redirect(url_for("admin.team", team_id=team.id))
     return _team_page(team, 400, member_form=form)
@@ -108,10 +114,10 @@ def add_member(team_id):
 @bp.post("/teams/<int:team_id>/members/<int:user_id>/remove")
 @require_permission(MANAGE_TEAMS)
 def remove_member(team_id, user_id):
-    team = get_owned_or_403(Team, team_id)
-    user = get_owned_or_403(User, user_id)
+    team = get_owned_or_404(Team, team_id)
+    user = get_owned_or_404(User, user_id)
     if ConfirmForm().validate_on_submit() and apply(
-            lambda: services.remove_member(current_user.account, team, user.email)):
+            lambda: teams.remove_member(current_user.account, team, user.email, actor=_actor())):
         flash(f"Removed {user.email} from '{team.name}'.", "success")
     return redirect(url_for("admin.team", team_id=team.id))
 
@@ -119,21 +125,139 @@ def remove_member(team_id, user_id):
 @bp.post("/teams/<int:team_id>/roles")
 @require_permission(MANAGE_TEAMS)
 def grant_team_role(team_id):
-    team = get_owned_or_403(Team, team_id)
-    form = RoleForm(prefix="role").with_roles(services.list_roles(), team.roles)
-    if form.validate_on_submit() and apply(
-            lambda: services.grant_team_role(current_user.account, team, form.role.data), form.role):
-        flash(f"Granted {form.role.data} to '{team.name}'; its members have it now.", "success")
-        return redirect(url_for("admin.team", team_id=team.id))
-    return _team_page(team, 400, role_form=form)
+    team = get_owned_or_404(Team, team_id)
+    return _grant_role(teams, team, f"'{team.name}'", "; its members have it now", _team_page,
+                       url_for("admin.team", team_id=team.id))
 
 
 @bp.post("/teams/<int:team_id>/roles/<int:role_id>/revoke")
 @require_permission(MANAGE_TEAMS)
 def revoke_team_role(team_id, role_id):
-    team = get_owned_or_403(Team, team_id)
-    role = get_role_or_404(role_id)
+    team = get_owned_or_404(Team, team_id)
+    return _revoke_role(teams, team, role_id, f"'{team.name}'", url_for("admin.team", team_id=team.id))
+
+
+# --- Users --------------------------------------------------------------------------------------
+
+@bp.get("/users", endpoint="users")
+@require_permission(MANAGE_USERS)
+def users_page():
+    return render_template("admin/users.html", users=users.list_users(current_user.account))
+
+
+@bp.get("/users/<int:user_id>")
+@require_permission(MANAGE_USERS)
+def user(user_id):
+    return _user_page(get_owned_or_404(User, user_id))
+
+
+def _user_page(user: User, status: int = 200, role_form: RoleForm | None = None):
+    role_form = role_form or RoleForm(prefix="role").with_roles(roles.list_roles(), user.roles)
+    memberships = sorted(user.memberships, key=lambda m: (m.team.name_key, m.source))
+    return render_template("admin/user.html", user=user, memberships=memberships, role_form=role_form,
+                           action=ConfirmForm()), status
+
+
+@bp.post("/users/<int:user_id>/roles")
+@require_permission(MANAGE_USERS)
+def grant_user_role(user_id):
+    user = get_owned_or_404(User, user_id)
+    return _grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/roles/<int:role_id>/revoke")
+@require_permission(MANAGE_USERS)
+def revoke_user_role(user_id, role_id):
+    user = get_owned_or_404(User, user_id)
+    return _revoke_role(users, user, role_id, user.email, url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@require_permission(MANAGE_USERS)
+def deactivate_user(user_id):
+    return _set_active(get_owned_or_404(User, user_id), False)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@require_permission(MANAGE_USERS)
+def reactivate_user(user_id):
+    return _set_active(get_owned_or_404(User, user_id), True)
+
+
+def _set_active(user: User, active: bool):
+    if ConfirmForm().validate_on_submit():
+        changed = apply(lambda: users.set_active(current_user.account, user, active, actor=_actor()))
+        if changed is True:
+            flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
+                  f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
+        elif changed is not None:
+            flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+# --- Role grants, the same for a team and a user -------------------------------------------------
+
+def _grant_role(service, holder: Team | User, label: str, note: str, page: Callable, back: str):
+    form = RoleForm(prefix="role").with_roles(roles.list_roles(), holder.roles)
+    if form.validate_on_submit() and apply(
+            lambda: service.grant_role(current_user.account, holder, form.role.data, actor=_actor()), form.role):
+        flash(f"Granted {form.role.data} to {label}{note}.", "success")
+        return redirect(back)
+    return page(holder, 400, role_form=form)
+
+
+def _revoke_role(service, holder: Team | User, role_id: int, label: str, back: str):
+    role = db.get_or_404(Role, role_id)
     if ConfirmForm().validate_on_submit() and apply(
-            lambda: services.revoke_team_role(current_user.account, team, role.name)):
-        flash(f"Revoked {role.name} from '{team.name}'.", "success")
-    return redirect(url_for("admin.team", team_id=team.id))
+            lambda: service.revoke_role(current_user.account, holder, role.name, actor=_actor())):
+        flash(f"Revoked {role.name} from {label}.", "success")
+    return redirect(back)
+
+
+# --- Audit log ----------------------------------------------------------------------------------
+
+@bp.get("/audit", endpoint="audit")
+@require_permission(VIEW_AUDIT_LOG)
+def audit_page():
+    """The account's audit events, newest first, filtered, one keyset page at a time."""
+    form = AuditFilterForm(formdata=request.args)
+    account = current_user.account
+    page = filters = None
+    if form.validate():
+        filters = form.filters()
+        page = audit_log.page(account, filters, before=request.args.get("before", type=int),
+                              after=request.args.get("after", type=int))
+    return render_template("admin/audit.html", form=form, page=page, filters=filters,
+                           event_types=audit_log.event_types(account), compact=audit_log.compact_json)
+
+
+@bp.get("/audit/export.csv")
+@require_permission(VIEW_AUDIT_LOG)
+def audit_export_csv():
+    """The filtered audit log as a CSV download, streamed."""
+    return _export("csv")
+
+
+@bp.get("/audit/export.json")
+@require_permission(VIEW_AUDIT_LOG)
+def audit_export_json():
+    """The filtered audit log as a JSON array download, streamed."""
+    return _export("json")
+
+
+def _export(fmt: str) -> Response:
+    account = current_user.account
+    form = AuditFilterForm(formdata=request.args)
+    if not form.validate():
+        abort(400, "; ".join(e for errors in form.errors.values() for e in errors))
+    filters = form.filters()
+    # Snapshot bound: events arriving during the download (this export's own event too) are left out.
+    upto = audit_log.latest_id(account) or 0
+    audit.record(account, Event.AUDIT_EXPORTED, actor=_actor(), subject=account.domain, format=fmt,
+                 filters=filters.as_args(), via="web")
+    db.session.commit()
+    body = (audit_log.export_csv if fmt == "csv" else audit_log.export_json)(account, filters, upto)
+    response = Response(stream_with_context(body), mimetype="text/csv" if fmt == "csv" else "application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-{account.domain}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

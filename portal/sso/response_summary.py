@@ -13,7 +13,7 @@ from itertools import islice
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from portal.sso.certs import fingerprint
+from portal.sso.setup.certs import fingerprint
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",

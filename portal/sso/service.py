@@ -9,14 +9,15 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.accounts import check_email
+from portal.directory.users import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
 from portal.security import safe_next_path
-from portal.sso import groups as group_sync
-from portal.sso import provisioning, saml, trial
-from portal.sso.groups import GROUP_ATTRIBUTE
+from portal.directory import group_sync
+from portal.directory import provisioning
+from portal.sso import saml, trial
+from portal.directory.group_sync import GROUP_ATTRIBUTE
 from portal.sso.reasons import Reason, new_reference
 from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from portal import audit
 from portal.extensions import db
 from portal.models import Account, AuditEvent, User, normalise_email
-from portal.sso import groups as group_sync
-from portal.sso import provisioning
-from portal.sso.groups import GROUP_ATTRIBUTE
+from portal.directory import group_sync
+from portal.directory import provisioning
+from portal.directory.group_sync import GROUP_ATTRIBUTE
 from portal.sso.reasons import Reason
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, fit
 

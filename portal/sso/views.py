@@ -1,10 +1,10 @@
-"""Views of the SSO blueprint: SP-initiated login and the Assertion Consumer Service."""
+"""Views of the SSO blueprint: SP-initiated login, the Assertion Consumer Service and the SP metadata."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import login_user
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.auth import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
 from portal.sso import acs_account, saml, service, trial
@@ -51,16 +51,17 @@ def callback(domain):
         return _failed(account, exc)
     except service.SsoError as exc:
         return _failed(account, exc)
-    # The user was read and updated in this transaction: keep it loaded through the commit so
-    # Flask-Login does not select it again. The session ends with this request.
-    db.session().expire_on_commit = False
     db.session.commit()
     if isinstance(result, trial.TestReport):
         return _test_result(result.reference)
-    session.clear()  # fresh session: no fixation
-    login_user(result.user)
-    session["login_method"] = "sso"
+    sessions.start(result.user, method="sso")
     return redirect(result.next_url, code=303)
+
+
+@bp.get("/login/saml/<domain>/metadata")
+def metadata(domain):
+    account = get_account_or_404(domain)
+    return Response(saml.sp_metadata(account), mimetype="application/samlmetadata+xml")
 
 
 @limiter.request_filter
@@ -73,7 +74,7 @@ def _acs_not_rate_limited() -> bool:
 def _test_result(reference: str):
     # A Test SSO run never touches the session: the admin reads the stored result on a page that
     # checks their own session (the IdP's cross-site post may not carry it).
-    return redirect(url_for("sso.test_result", reference=reference), code=303)
+    return redirect(url_for("sso_setup.test_result", reference=reference), code=303)
 
 
 def _failed(account: Account, exc: service.SsoError):

@@ -6,7 +6,7 @@ import io
 import json
 from datetime import datetime, timedelta
 
-from portal.admin import audit_log
+from portal.audit import log as audit_log
 from portal.extensions import db
 from portal.models import AuditEvent, utcnow
 from tests.admin.test_audit_log import add_event

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from portal import audit
-from portal.admin import audit_log
-from portal.admin.audit_log import AuditFilters, make_filters
+from portal.audit import log as audit_log
+from portal.audit.log import AuditFilters, make_filters
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditEvent

@@ -73,8 +73,8 @@ def test_add_and_remove_member(runner, account, member):
 def test_revoke_last_admin_refused_and_audited(runner, account, admin):
     make_team(account, "Admins", roles=["Account admin"], members=[admin])
     assert runner.invoke(args=["users", "list", "acme"]).exit_code == 0
-    from portal.admin import services
-    services.revoke_user_role(account, admin, "Account admin")
+    from portal.directory import users
+    users.revoke_role(account, admin, "Account admin")
     db.session.commit()
     result = runner.invoke(args=["teams", "revoke", "acme", "Admins", "Account admin"])
     assert result.exit_code == 1 and "without an Account admin" in result.output

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.accounts import create_user
-from portal.admin import services
+from portal.directory.users import create_user
+from portal.directory import teams as services
+from portal.directory import users
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditEvent, Team
@@ -84,37 +85,37 @@ def test_add_member_of_other_account_refused(account, other_account):
 
 def test_role_grant_and_revoke_audited(account, admin, member):
     team = make_team(account, "Support", members=[member])
-    services.grant_team_role(account, team, "developer", actor=admin)
+    services.grant_role(account, team, "developer", actor=admin)
     db.session.commit()
     assert [r.name for r in member.effective_roles()] == ["Developer"]
     event = last_event("team.role_granted")
     assert event.details["before"] == {"roles": []} and event.details["after"] == {"roles": ["Developer"]}
     with pytest.raises(ServiceError, match="Unknown role 'Boss'"):
-        services.grant_team_role(account, team, "Boss")
-    services.revoke_team_role(account, team, "Developer", actor=admin)
+        services.grant_role(account, team, "Boss")
+    services.revoke_role(account, team, "Developer", actor=admin)
     db.session.commit()
     assert member.effective_roles() == []
 
 
 def test_last_admin_protection_everywhere(account, admin, member):
     with pytest.raises(ServiceError, match="without an Account admin"):
-        services.revoke_user_role(account, admin, "Account admin")
+        users.revoke_role(account, admin, "Account admin")
     event = last_event("user.role_revoked")
     assert event.outcome == "failure" and event.reason == "last_account_admin"
     with pytest.raises(ServiceError, match="last Account admin"):
-        services.set_user_active(account, admin, False)
+        users.set_active(account, admin, False)
     # moving the role to a team: the direct grant can go, then the team is the only source
     team = make_team(account, "Admins", roles=["Account admin"], members=[admin])
-    services.revoke_user_role(account, admin, "Account admin")
+    users.revoke_role(account, admin, "Account admin")
     db.session.commit()
-    for action in (lambda: services.revoke_team_role(account, team, "Account admin"),
+    for action in (lambda: services.revoke_role(account, team, "Account admin"),
                    lambda: services.remove_member(account, team, admin.email),
                    lambda: services.delete_team(account, team)):
         with pytest.raises(ServiceError, match="without an Account admin"):
             action()
     assert [r.name for r in admin.effective_roles()] == ["Account admin"]
     # with a second admin, the first may go
-    services.grant_user_role(account, member, "Account admin")
+    users.grant_role(account, member, "Account admin")
     services.remove_member(account, team, admin.email)
     db.session.commit()
     assert admin.effective_roles() == []
@@ -125,4 +126,4 @@ def test_deactivated_admin_does_not_count(account, admin):
     other.active = False
     db.session.commit()
     with pytest.raises(ServiceError):
-        services.revoke_user_role(account, admin, "Account admin")
+        users.revoke_role(account, admin, "Account admin")

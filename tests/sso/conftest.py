@@ -9,8 +9,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, IdpCertificate
 from portal.sso import saml
-from portal.sso.certs import parse_certificate
-from portal.sso.settings import certificate_row
+from portal.sso.setup.certs import parse_certificate
+from portal.sso.setup.settings import certificate_row
 from tests.idp import KeyPair, TestIdp, make_keypair, post_form
 
 

@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from portal.models import User
-from portal.sso.certs import parse_certificate
+from portal.sso.setup.certs import parse_certificate
 from tests.sso.conftest import assert_refused, last_failure
 
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol", "saml": "urn:oasis:names:tc:SAML:2.0:assertion",

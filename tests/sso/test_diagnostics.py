@@ -83,7 +83,7 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
 
 
 def _fingerprint(pem: str) -> str:
-    from portal.sso.certs import parse_certificate
+    from portal.sso.setup.certs import parse_certificate
 
     return parse_certificate(pem).sha256_fingerprint
 

@@ -6,11 +6,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from portal.accounts import create_user
+from portal.directory.users import create_user
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Team, TeamMembership, User
 from portal.sso import groups
-from portal.sso.groups import parse_groups, sync_groups
+from portal.directory.group_sync import parse_groups, sync_groups
 
 
 @pytest.fixture

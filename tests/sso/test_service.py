@@ -6,7 +6,7 @@ import pytest
 from portal.extensions import db
 from portal.models import PendingAuthnRequest
 from portal.sso import service
-from portal.sso.provisioning import name_from_attributes
+from portal.directory.provisioning import name_from_attributes
 from portal.sso.reasons import Reason
 from tests.idp import GROUP_ATTRIBUTE, post_form
 

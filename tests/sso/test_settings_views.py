@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, AuditEvent, IdpCertificate
 from portal.sso import saml, settings as service
-from portal.sso.settings import SettingsChange
+from portal.sso.setup.settings import SettingsChange
 from tests.conftest import csrf_token, login
 from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, expired_cert,  # noqa: F401
                                          expiring_cert, okta_metadata, private_key_pem, pysaml2_metadata,

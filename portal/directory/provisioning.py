@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
+from portal.audit import Event
 from portal.extensions import db
 from portal.models import Account, User, normalise_email
 from portal.sso.reasons import Reason
@@ -129,5 +130,5 @@ def _create(account: Account, email: str, name: str, at: datetime) -> SsoUser | 
     except IntegrityError:
         return None
     user = SsoUser(id=result.inserted_primary_key[0], account_id=account.id, email=email, active=True)
-    audit.record(account, "user.created", actor=user, subject=email, created_via="sso", roles=[])
+    audit.record(account, Event.USER_CREATED, actor=user, subject=email, created_via="sso", roles=[])
     return user

@@ -9,13 +9,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from portal import audit
+from portal.audit import Event
 from portal.config import is_loopback_host
-from portal.errors import ServiceError
+from portal.errors import FieldErrors
 from portal.extensions import db
 from portal.models import Account, IdpCertificate, SsoConfig, domain_problem, utcnow
-from portal.sso.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
+from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
     parse_certificate
-from portal.sso.metadata import parse_idp_metadata
+from portal.sso.setup.metadata import parse_idp_metadata
 
 LABELS = {
     "domain": "Custom domain",
@@ -32,12 +33,10 @@ SCALARS = ("idp_login_url", "idp_issuer", "auto_create_users", "auto_create_grou
            "split_group_values", "enabled")
 
 
-class SettingsError(ServiceError):
-    """One or more settings were refused; errors maps each field to its message."""
+class SettingsError(FieldErrors):
+    """One or more SSO settings were refused; errors maps each field to its message."""
 
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__(" ".join(f"{LABELS.get(k, k)}: {v}" if k in LABELS else v for k, v in errors.items()))
+    labels = LABELS
 
 
 @dataclass
@@ -162,7 +161,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
     if outcome.changed:
         config.version = (config.version or 1) + 1
     if outcome.changes:
-        audit.record(account, "sso.settings_updated", actor=actor, subject=account.domain,
+        audit.record(account, Event.SSO_SETTINGS_UPDATED, actor=actor, subject=account.domain,
                      changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()})
     outcome.warnings += expiry_warnings(account, now) if outcome.added else []
     return outcome
@@ -180,7 +179,7 @@ def import_metadata(account: Account, data: str | bytes, actor=None, now: dateti
                             replace_certificates=[c.pem for c in metadata.certificates])
     outcome = apply(account, change, actor=actor, now=now)
     outcome.warnings = metadata.warnings + outcome.warnings
-    audit.record(account, "sso.metadata_imported", actor=actor, subject=account.domain, entity_id=metadata.entity_id,
+    audit.record(account, Event.SSO_METADATA_IMPORTED, actor=actor, subject=account.domain, entity_id=metadata.entity_id,
                  sso_url=metadata.sso_url, fingerprints=[c.sha256_fingerprint for c in metadata.certificates])
     return outcome
 
@@ -283,7 +282,7 @@ def _apply_certificates(account, new_certs, removals, replace: bool, outcome: Ou
         db.session.delete(row)
         current.pop(row.sha256_fingerprint, None)
         outcome.removed.append(row.sha256_fingerprint)
-        audit.record(account, "sso.certificate_removed", actor=actor, subject=row.sha256_fingerprint,
+        audit.record(account, Event.SSO_CERTIFICATE_REMOVED, actor=actor, subject=row.sha256_fingerprint,
                      sha256_fingerprint=row.sha256_fingerprint, sha1_fingerprint=row.sha1_fingerprint,
                      certificate_subject=row.subject, not_after=row.not_after)
     for info in new_certs:
@@ -294,6 +293,6 @@ def _apply_certificates(account, new_certs, removals, replace: bool, outcome: Ou
         current[info.sha256_fingerprint] = certificate_row(account, info)
         db.session.add(current[info.sha256_fingerprint])
         outcome.added.append(info)
-        audit.record(account, "sso.certificate_added", actor=actor, subject=info.sha256_fingerprint,
+        audit.record(account, Event.SSO_CERTIFICATE_ADDED, actor=actor, subject=info.sha256_fingerprint,
                      sha256_fingerprint=info.sha256_fingerprint, sha1_fingerprint=info.sha1_fingerprint,
                      certificate_subject=info.subject, not_after=info.not_after)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
+from portal.audit import Event, Reason as AuditReason
 from portal.extensions import db
 from portal.models import Account, SsoConfig, Team, TeamMembership, User
 
@@ -22,9 +23,9 @@ MAX_NAME = 200  # Team.name and TeamMembership.group_name columns
 _SEPARATORS = re.compile(r"[,;]")
 
 # Reason codes of sso.group_sync_skipped.
-MISSING_ATTRIBUTE = "group_attribute_missing"
-TOO_MANY_REMOVALS = "too_many_team_removals"
-INVALID_FILTER = "group_filter_invalid"
+MISSING_ATTRIBUTE = AuditReason.GROUP_ATTRIBUTE_MISSING.value
+TOO_MANY_REMOVALS = AuditReason.TOO_MANY_TEAM_REMOVALS.value
+INVALID_FILTER = AuditReason.GROUP_FILTER_INVALID.value
 
 
 @dataclass
@@ -109,7 +110,7 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
         db.session.flush()
     current = _sso_memberships(account, user)
     if parse.truncated and not dry_run:
-        audit.record(account, "sso.groups_truncated", outcome="warning", reason="too_many_groups", actor=user,
+        audit.record(account, Event.SSO_GROUPS_TRUNCATED, outcome="warning", reason=AuditReason.TOO_MANY_GROUPS, actor=user,
                      subject=user.email, kept=len(parse.groups), dropped=len(parse.dropped),
                      max_groups=max_groups, first_dropped=parse.dropped[:20])
 
@@ -121,7 +122,7 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
         result.held = sorted(m.name for m in to_remove)
         result.unchanged = sorted(m.name for m in current.values())
         if not dry_run:
-            audit.record(account, "sso.group_sync_skipped", outcome="warning", reason=reason, actor=user,
+            audit.record(account, Event.SSO_GROUP_SYNC_SKIPPED, outcome="warning", reason=reason, actor=user,
                          subject=user.email, groups=parse.groups, would_remove=result.held,
                          max_removals=max_removals, filter_error=parse.filter_error or None)
         return result
@@ -139,16 +140,16 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
             team, created = _create_team(account, group)
             if created:
                 result.created.append(team.name)
-                audit.record(account, "team.auto_created", actor=user, subject=team.name, team_id=team.id,
+                audit.record(account, Event.TEAM_AUTO_CREATED, actor=user, subject=team.name, team_id=team.id,
                              group=group, source="sso", roles=[])
         result.added.append(team.name)
         if not dry_run and _add_membership(account, team, user, group):
-            audit.record(account, "team.membership_added", actor=user, subject=user.email, team=team.name,
+            audit.record(account, Event.TEAM_MEMBERSHIP_ADDED, actor=user, subject=user.email, team=team.name,
                          team_id=team.id, group=group, source="sso")
     for membership in to_remove:
         result.removed.append(membership.name)
         if not dry_run:
-            audit.record(account, "team.membership_removed", actor=user, subject=user.email,
+            audit.record(account, Event.TEAM_MEMBERSHIP_REMOVED, actor=user, subject=user.email,
                          team=membership.name, team_id=membership.team_id, group=membership.group_name,
                          source="sso")
     if not dry_run:

@@ -1,4 +1,4 @@
-"""Team, membership and role admin shared by the admin pages and `flask teams`.
+"""Teams, manual memberships and team role grants: the admin pages and `flask teams` call these.
 
 Every function checks first and writes after, so a refusal leaves nothing half-done and the
 caller may commit the refusal's audit event. Each change is audited with before and after.
@@ -9,15 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal import audit
-from portal.accounts import account_admin_ids, get_user, set_active
+from portal.audit import Event
+from portal.directory.roles import change_role, refuse_last_admin
+from portal.directory.users import get_user
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, Role, Team, TeamMembership, User
-from portal.permissions import ACCOUNT_ADMIN
 
 MAX_TEAM_NAME = 200
-LAST_ADMIN = ("{who} would leave the account without an Account admin. Grant Account admin to another "
-              "active user (directly or through a team) first.")
 
 
 def list_teams(account: Account) -> list[Team]:
@@ -32,18 +31,6 @@ def member_count(team: Team) -> int:
     return len({m.user_id for m in team.memberships})
 
 
-def list_users(account: Account) -> list[User]:
-    """Every user of the account, by email, with roles and teams loaded."""
-    return list(db.session.scalars(
-        select(User).where(User.account_id == account.id).order_by(User.email)
-        .options(selectinload(User.roles),
-                 selectinload(User.memberships).selectinload(TeamMembership.team).selectinload(Team.roles))))
-
-
-def list_roles() -> list[Role]:
-    return list(db.session.scalars(select(Role).order_by(Role.id)))
-
-
 def get_team(account: Account, name: str) -> Team:
     """The account's team with this name (case-insensitive), or ServiceError listing the teams."""
     team = db.session.scalar(select(Team).where(Team.account_id == account.id, Team.name_key == Team.key(name)))
@@ -51,14 +38,6 @@ def get_team(account: Account, name: str) -> Team:
         names = ", ".join(t.name for t in list_teams(account)) or "none yet"
         raise ServiceError(f"No team '{name}' in account '{account.domain}'. Teams: {names}.")
     return team
-
-
-def get_role(name: str) -> Role:
-    """The role with this name (case-insensitive), or ServiceError listing the roles."""
-    role = Role.by_name(name)
-    if role is None:
-        raise ServiceError(f"Unknown role '{name}'. Roles: {', '.join(r.name for r in list_roles())}.")
-    return role
 
 
 def _check_name(account: Account, name: str, except_id: int | None = None) -> str:
@@ -80,7 +59,7 @@ def create_team(account: Account, name: str, actor=None) -> Team:
     team = Team(account_id=account.id, name=name, source="manual")
     db.session.add(team)
     db.session.flush()
-    audit.record(account, "team.created", actor=actor, subject=team.name, team_id=team.id,
+    audit.record(account, Event.TEAM_CREATED, actor=actor, subject=team.name, team_id=team.id,
                  before=None, after={"name": team.name, "source": "manual"})
     return team
 
@@ -92,7 +71,7 @@ def rename_team(account: Account, team: Team, name: str, actor=None) -> Team:
                            "instead (the next logins then create a team with the new name).")
     old = team.name
     team.name = _check_name(account, name, except_id=team.id)
-    audit.record(account, "team.renamed", actor=actor, subject=team.name, team_id=team.id,
+    audit.record(account, Event.TEAM_RENAMED, actor=actor, subject=team.name, team_id=team.id,
                  before={"name": old}, after={"name": team.name})
     return team
 
@@ -112,9 +91,9 @@ def delete_team(account: Account, team: Team, actor=None) -> None:
             "members would re-create it, without its roles. Unassign the group from the app in your IdP (or "
             "exclude it with the group filter) and wait for its members' next login, or turn Auto-create "
             "groups off, then delete it.")
-    _refuse_last_admin(account, actor, "team.deleted", team.name, f"Deleting the team '{team.name}'",
+    refuse_last_admin(account, actor, "team.deleted", team.name, f"Deleting the team '{team.name}'",
                        without_team=team.id)
-    audit.record(account, "team.deleted", actor=actor, subject=team.name, team_id=team.id,
+    audit.record(account, Event.TEAM_DELETED, actor=actor, subject=team.name, team_id=team.id,
                  before={"name": team.name, "source": team.source, "roles": [r.name for r in team.roles],
                          "members": sorted({m.user.email for m in team.memberships})}, after=None)
     db.session.delete(team)
@@ -130,7 +109,7 @@ def add_member(account: Account, team: Team, email: str, actor=None) -> TeamMemb
     membership = TeamMembership(team=team, user=user, account_id=account.id, source="manual")
     db.session.add(membership)
     db.session.flush()
-    audit.record(account, "team.membership_added", actor=actor, subject=user.email, team=team.name,
+    audit.record(account, Event.TEAM_MEMBERSHIP_ADDED, actor=actor, subject=user.email, team=team.name,
                  team_id=team.id, source="manual", before={"memberships": before},
                  after={"memberships": _sources(team, user)})
     return membership
@@ -145,97 +124,25 @@ def remove_member(account: Account, team: Team, email: str, actor=None) -> None:
             raise ServiceError(f"{user.email} is in '{team.name}' through the IdP group; remove them from the group "
                                "in your IdP and the membership ends at their next login.")
         raise ServiceError(f"{user.email} is not a member of '{team.name}'.")
-    _refuse_last_admin(account, actor, "team.membership_removed", user.email,
+    refuse_last_admin(account, actor, "team.membership_removed", user.email,
                        f"Removing {user.email} from '{team.name}'", without_membership=(team.id, user.id, "manual"))
     before = _sources(team, user)
     team.memberships.remove(membership)
     db.session.flush()
-    audit.record(account, "team.membership_removed", actor=actor, subject=user.email, team=team.name,
+    audit.record(account, Event.TEAM_MEMBERSHIP_REMOVED, actor=actor, subject=user.email, team=team.name,
                  team_id=team.id, source="manual", before={"memberships": before},
                  after={"memberships": _sources(team, user)})
 
 
-def grant_team_role(account: Account, team: Team, role_name: str, actor=None) -> Role:
+def grant_role(account: Account, team: Team, role_name: str, actor=None) -> Role:
     """Grant a role to every member of team."""
-    role = get_role(role_name)
-    if role in team.roles:
-        raise ServiceError(f"'{team.name}' already has the role {role.name}.")
-    _change_roles(account, team.roles, role, True, "team.role_granted", team.name, actor, team_id=team.id)
-    return role
+    return change_role(account, team, role_name, True, actor)
 
 
-def revoke_team_role(account: Account, team: Team, role_name: str, actor=None) -> Role:
+def revoke_role(account: Account, team: Team, role_name: str, actor=None) -> Role:
     """Revoke a role from team."""
-    role = get_role(role_name)
-    if role not in team.roles:
-        raise ServiceError(f"'{team.name}' does not have the role {role.name}.")
-    if role.name == ACCOUNT_ADMIN:
-        _refuse_last_admin(account, actor, "team.role_revoked", team.name,
-                           f"Revoking Account admin from the team '{team.name}'", without_team_role=team.id)
-    _change_roles(account, team.roles, role, False, "team.role_revoked", team.name, actor, team_id=team.id)
-    return role
-
-
-def grant_user_role(account: Account, user: User, role_name: str, actor=None) -> Role:
-    """Grant a role directly to a user of the account."""
-    _own(account, user)
-    role = get_role(role_name)
-    if role in user.roles:
-        raise ServiceError(f"{user.email} already has the role {role.name} directly.")
-    _change_roles(account, user.roles, role, True, "user.role_granted", user.email, actor)
-    return role
-
-
-def revoke_user_role(account: Account, user: User, role_name: str, actor=None) -> Role:
-    """Revoke a role granted directly to a user (roles from teams stay)."""
-    _own(account, user)
-    role = get_role(role_name)
-    if role not in user.roles:
-        raise ServiceError(f"{user.email} does not have the role {role.name} directly (roles that come from a "
-                           "team are revoked on the team).")
-    if role.name == ACCOUNT_ADMIN:
-        _refuse_last_admin(account, actor, "user.role_revoked", user.email,
-                           f"Revoking Account admin from {user.email}", without_user_role=user.id)
-    _change_roles(account, user.roles, role, False, "user.role_revoked", user.email, actor)
-    return role
-
-
-def set_user_active(account: Account, user: User, active: bool, actor=None) -> None:
-    """Deactivate or reactivate a user of the account (refuses to deactivate the last Account admin)."""
-    _own(account, user)
-    if user.active == active:
-        raise ServiceError(f"{user.email} is already {'active' if active else 'deactivated'}.")
-    if not active and actor is not None and actor.id == user.id:
-        raise ServiceError("You cannot deactivate yourself; another admin of the account can.")
-    set_active(user, active, actor=actor)
-
-
-def _change_roles(account: Account, roles: list[Role], role: Role, grant: bool, event_type: str, subject: str,
-                  actor, **details) -> None:
-    """Grant or revoke role in a team's or user's role list, and audit the lists before and after."""
-    before = [r.name for r in roles]
-    if grant:
-        roles.append(role)
-    else:
-        roles.remove(role)
-    db.session.flush()
-    audit.record(account, event_type, actor=actor, subject=subject, role=role.name, before={"roles": before},
-                 after={"roles": [r.name for r in roles]}, **details)
-
-
-def _own(account: Account, user: User) -> None:
-    if user.account_id != account.id:  # views load through get_owned_or_403; this guards other callers
-        raise ServiceError(f"{user.email} is not a user of account '{account.domain}'.")
+    return change_role(account, team, role_name, False, actor)
 
 
 def _sources(team: Team, user: User) -> list[str]:
     return sorted(m.source for m in team.memberships if m.user_id == user.id)
-
-
-def _refuse_last_admin(account: Account, actor, event_type: str, subject: str, what: str, **without) -> None:
-    """Refuse (and audit) a change that would leave the account with no active Account admin."""
-    if account_admin_ids(account) and not account_admin_ids(account, **without):
-        audit.record(account, event_type, outcome="failure", reason="last_account_admin", actor=actor,
-                     subject=subject)
-        raise ServiceError(LAST_ADMIN.format(who=what))
-

@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
+from portal.audit import Event
+from portal.errors import FieldErrors
 from portal.extensions import db
-from portal.models import Account, ClaimedEmailDomain, User, domain_problem, normalise_domain
-from portal.sso.settings import SettingsError, get_config
+from portal.models import Account, ClaimedEmailDomain, SsoConfig, User, domain_problem, normalise_domain
 from portal.sso.urls import sp_urls
 
 _EMAIL_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -28,21 +29,21 @@ def change_domain(account: Account, value: str, actor=None) -> list[str]:
         return []
     problem = domain_problem(domain)
     if problem:
-        raise SettingsError({"domain": problem})
+        raise FieldErrors({"domain": problem})
     if Account.domain_taken(domain, except_id=account.id):
-        raise SettingsError({"domain": f"The custom domain '{domain}' is already used by another account."})
+        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."})
     old = account.domain
-    account.domain = domain
-    config = get_config(account)
-    config.version = (config.version or 1) + 1  # the SP Entity ID and ACS URL changed
+    config = db.session.get(SsoConfig, account.id)
     try:
-        db.session.flush()
-    except IntegrityError:  # a concurrent change took the domain first
-        db.session.rollback()
-        raise SettingsError({"domain": f"The custom domain '{domain}' is already used by another account."}) from None
-    audit.record(account, "account.domain_changed", actor=actor, subject=domain,
+        with db.session.begin_nested():  # a concurrent change took the domain first: undo only this change
+            account.domain = domain
+            if config is not None:
+                config.version = (config.version or 1) + 1  # the SP Entity ID and ACS URL changed
+    except IntegrityError:
+        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."}) from None
+    audit.record(account, Event.ACCOUNT_DOMAIN_CHANGED, actor=actor, subject=domain,
                  changes={"domain": {"old": old, "new": domain}})
-    if not config.enabled:
+    if config is None or not config.enabled:
         return []
     urls = sp_urls(domain)
     return [f"SSO is enabled: your SP values changed. Update your IdP now or SSO logins will fail — in Okta set "
@@ -64,36 +65,35 @@ def set_claimed_email_domains(account: Account, values: list[str], actor=None) -
     old = claimed_email_domains(account)
     if old == wanted:
         return False
-    rows = db.session.scalars(select(ClaimedEmailDomain).where(ClaimedEmailDomain.account_id == account.id))
-    for row in rows:
-        if row.email_domain not in wanted:
-            db.session.delete(row)
-    for domain in wanted:
-        if domain not in old:
-            db.session.add(ClaimedEmailDomain(account_id=account.id, email_domain=domain))
+    rows = list(db.session.scalars(select(ClaimedEmailDomain).where(ClaimedEmailDomain.account_id == account.id)))
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # another account claimed one meanwhile: undo only this change
+            for row in rows:
+                if row.email_domain not in wanted:
+                    db.session.delete(row)
+            for domain in wanted:
+                if domain not in old:
+                    db.session.add(ClaimedEmailDomain(account_id=account.id, email_domain=domain))
     except IntegrityError:
-        db.session.rollback()
-        raise SettingsError({"email_domains": "Another account claimed one of these email domains meanwhile."}) \
+        raise FieldErrors({"email_domains": "Another account claimed one of these email domains meanwhile."}) \
             from None
-    audit.record(account, "sso.email_domains_updated", actor=actor, subject=account.domain,
+    audit.record(account, Event.SSO_EMAIL_DOMAINS_UPDATED, actor=actor, subject=account.domain,
                  changes={"email_domains": {"old": old, "new": wanted}})
     return True
 
 
 def _check_email_domain(account: Account, domain: str) -> None:
     if not _EMAIL_DOMAIN.match(domain):
-        raise SettingsError({"email_domains": f"'{domain}' is not an email domain (for example acme.com)."})
+        raise FieldErrors({"email_domains": f"'{domain}' is not an email domain (for example acme.com)."})
     if domain in PUBLIC_EMAIL_DOMAINS:
-        raise SettingsError({"email_domains": f"'{domain}' is a public mailbox provider and cannot be claimed."})
+        raise FieldErrors({"email_domains": f"'{domain}' is a public mailbox provider and cannot be claimed."})
     owner = db.session.scalar(select(ClaimedEmailDomain.account_id).where(ClaimedEmailDomain.email_domain == domain))
     if owner is not None and owner != account.id:
-        raise SettingsError({"email_domains": f"'{domain}' is already claimed by another account."})
+        raise FieldErrors({"email_domains": f"'{domain}' is already claimed by another account."})
     # Without a DNS proof, claim only domains the account already has people at, so an account cannot
     # steer strangers' SSO logins to its own IdP.
     users = db.session.scalar(select(func.count()).select_from(User).where(
         User.account_id == account.id, User.email.like(f"%@{domain}")))
     if not users:
-        raise SettingsError({"email_domains": f"No user of this account has an email at '{domain}'; add one first."})
+        raise FieldErrors({"email_domains": f"No user of this account has an email at '{domain}'; add one first."})
 

@@ -1,23 +1,19 @@
 """Blueprint "auth": password login, Log in with SSO, logout, dashboard."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from portal import accounts
-from portal.extensions import db, limiter, login_manager
-from portal.forms import LoginForm, SsoStartForm
-from portal.models import User, normalise_email
+from portal.accounts.service import find_for_sso
+from portal.auth import sessions
+from portal.auth.forms import LoginForm, SsoStartForm
+from portal.auth.service import authenticate
+from portal.extensions import db, limiter
+from portal.models import normalise_email
 from portal.permissions import PERMISSIONS
 from portal.security import safe_next_path
 
 bp = Blueprint("auth", __name__)
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
 
 
 def _login_email_key() -> str:
@@ -39,10 +35,10 @@ def login():
         return redirect(url_for("auth.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = authenticate(form.email.data, form.password.data)
         db.session.commit()  # keep the audit event of either outcome
         if user is not None:
-            _start_session(user, remember=form.remember.data)
+            sessions.start(user, method="password", remember=form.remember.data)
             return redirect(safe_next_path(request.args.get("next")) or url_for("auth.dashboard"))
         form.password.errors.append("Wrong email or password.")
     return render_template("auth/login.html", form=form)
@@ -52,7 +48,7 @@ def login():
 def login_sso():
     form = SsoStartForm()
     if form.validate_on_submit():
-        account = accounts.find_for_sso(form.domain.data)
+        account = find_for_sso(form.domain.data)
         if account is not None:
             return redirect(url_for("sso.start", domain=account.domain))
         form.domain.errors.append(
@@ -64,8 +60,7 @@ def login_sso():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    session.clear()
+    sessions.end()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -77,12 +72,6 @@ def dashboard():
     permissions = sorted({p for r in roles for p in r.permissions})
     return render_template("auth/dashboard.html", roles=roles, permissions=permissions,
                            labels=PERMISSIONS, teams=current_user.teams)
-
-
-def _start_session(user: User, remember: bool = False) -> None:
-    """Fresh session (no fixation), then sign in."""
-    session.clear()
-    login_user(user, remember=remember)
 
 
 def _config(name: str) -> str:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
-from portal.accounts import get_account
-from portal.cli import PortalGroup, iso, run
+from portal.accounts.service import get_account
+from portal.cli import PortalGroup, run
+from portal.models import iso
 from portal.errors import ServiceError
-from portal.sso import saml, settings as service
-from portal.sso.certs import MAX_CERTIFICATE_BYTES
-from portal.sso.metadata import MAX_METADATA_BYTES
+from portal.sso import saml
+from portal.sso.setup import settings as service
+from portal.sso.setup.certs import MAX_CERTIFICATE_BYTES
+from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.urls import sp_urls
 
 sso_config_cli = PortalGroup("sso-config", help="Show, change and check an account's SSO settings.")

@@ -8,7 +8,7 @@ from datetime import datetime
 from lxml import etree
 
 from portal.errors import ServiceError
-from portal.sso.certs import CertificateError, CertificateInfo, parse_certificate
+from portal.sso.setup.certs import CertificateError, CertificateInfo, parse_certificate
 
 MAX_METADATA_BYTES = 1024 * 1024
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"

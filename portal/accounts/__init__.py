@@ -1,0 +1,1 @@
+"""Accounts (tenants): creation, custom domains and the email domains that route Log in with SSO."""

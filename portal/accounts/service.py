@@ -1,0 +1,63 @@
+"""Accounts: create, find and list; shared by the CLI, the login pages and the demo setup."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.audit import Event
+from portal.directory.users import create_user
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.models import Account, ClaimedEmailDomain, SsoConfig, User, domain_problem, normalise_domain
+from portal.permissions import ACCOUNT_ADMIN
+
+
+def create_account(name: str, domain: str, admin_email: str, admin_password: str | None = None,
+                   actor=None) -> tuple[Account, User]:
+    """Create an account with its first Account admin (caller commits)."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("The account needs a name.")
+    domain = normalise_domain(domain)
+    problem = domain_problem(domain)
+    if problem:
+        raise ServiceError(f"Invalid custom domain '{domain}': {problem}")
+    taken = ServiceError(f"The custom domain '{domain}' is already used by another account.")
+    if Account.domain_taken(domain):
+        raise taken
+    account = Account(name=name, domain=domain)
+    try:
+        with db.session.begin_nested():  # a concurrent create of the same domain: undo only this insert
+            db.session.add(account)
+            db.session.add(SsoConfig(account=account))
+    except IntegrityError:
+        raise taken from None
+    admin = create_user(account, admin_email, password=admin_password, role=ACCOUNT_ADMIN, via="cli", actor=actor)
+    audit.record(account, Event.ACCOUNT_CREATED, actor=actor, subject=domain, name=name, admin=admin.email)
+    return account, admin
+
+
+def find_for_sso(text: str) -> Account | None:
+    """The account for a custom domain, or for a work email whose domain an account claimed."""
+    text = (text or "").strip().lower()
+    if "@" in text:
+        email_domain = text.rsplit("@", 1)[1]
+        claim = db.session.scalar(select(ClaimedEmailDomain).where(ClaimedEmailDomain.email_domain == email_domain))
+        return db.session.get(Account, claim.account_id) if claim else None
+    if "/" in text:  # a pasted SP Initiation URL: take its last part
+        text = text.rstrip("/").rsplit("/", 1)[1]
+    return Account.by_domain(text)
+
+
+def list_accounts() -> list[Account]:
+    """Every account, by custom domain."""
+    return list(db.session.scalars(select(Account).order_by(Account.domain)))
+
+
+def get_account(domain: str) -> Account:
+    """The account with this custom domain, or ServiceError."""
+    account = Account.by_domain(domain)
+    if account is None:
+        raise ServiceError(f"No account has the custom domain '{normalise_domain(domain)}'.")
+    return account

@@ -1,0 +1,51 @@
+"""Every audit event type and every reason code outside SSO logins (those are portal.sso.reasons.Reason).
+
+README's "Audit events" table documents each type; tests/audit/test_events.py keeps the two in step.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Event(str, Enum):
+    """The type of an audit event (AuditEvent.event_type)."""
+
+    ACCOUNT_CREATED = "account.created"
+    ACCOUNT_DOMAIN_CHANGED = "account.domain_changed"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_PRUNED = "audit.pruned"
+    LOGIN_PASSWORD = "login.password"
+    SSO_LOGIN = "sso.login"
+    SSO_TEST = "sso.test"
+    SSO_SETTINGS_UPDATED = "sso.settings_updated"
+    SSO_CERTIFICATE_ADDED = "sso.certificate_added"
+    SSO_CERTIFICATE_REMOVED = "sso.certificate_removed"
+    SSO_METADATA_IMPORTED = "sso.metadata_imported"
+    SSO_EMAIL_DOMAINS_UPDATED = "sso.email_domains_updated"
+    SSO_GROUP_SYNC_SKIPPED = "sso.group_sync_skipped"
+    SSO_GROUPS_TRUNCATED = "sso.groups_truncated"
+    TEAM_CREATED = "team.created"
+    TEAM_RENAMED = "team.renamed"
+    TEAM_DELETED = "team.deleted"
+    TEAM_AUTO_CREATED = "team.auto_created"
+    TEAM_MEMBERSHIP_ADDED = "team.membership_added"
+    TEAM_MEMBERSHIP_REMOVED = "team.membership_removed"
+    TEAM_ROLE_GRANTED = "team.role_granted"
+    TEAM_ROLE_REVOKED = "team.role_revoked"
+    USER_CREATED = "user.created"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_REACTIVATED = "user.reactivated"
+    USER_ROLE_GRANTED = "user.role_granted"
+    USER_ROLE_REVOKED = "user.role_revoked"
+
+
+class Reason(str, Enum):
+    """Machine reason of a failure or warning that is not an SSO login's (AuditEvent.reason)."""
+
+    LAST_ACCOUNT_ADMIN = "last_account_admin"  # the change would leave the account without an Account admin
+    WRONG_PASSWORD = "wrong_password"
+    USER_INACTIVE = "user_inactive"
+    TOO_MANY_GROUPS = "too_many_groups"  # sso.groups_truncated
+    GROUP_ATTRIBUTE_MISSING = "group_attribute_missing"  # sso.group_sync_skipped: the safety rail held ...
+    TOO_MANY_TEAM_REMOVALS = "too_many_team_removals"
+    GROUP_FILTER_INVALID = "group_filter_invalid"

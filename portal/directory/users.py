@@ -1,0 +1,119 @@
+"""Users of an account: create, look up, list, activate and deactivate, direct role grants."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal import audit
+from portal.audit import Event, Reason as AuditReason
+from portal.directory.roles import account_admin_ids, change_role, get_role
+from portal.errors import ServiceError
+from portal.extensions import db
+from portal.models import Account, Role, Team, TeamMembership, User, normalise_email
+
+MIN_PASSWORD = 8
+
+
+def check_email(value: str) -> str:
+    """The normalised email, or ServiceError saying why it is not one."""
+    email = normalise_email(value)
+    try:
+        validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ServiceError(f"'{value}' is not a valid email address: {exc}") from None
+    return email
+
+
+def check_password(password: str | None) -> None:
+    """ServiceError when a password is given but too short."""
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise ServiceError(f"The password must be at least {MIN_PASSWORD} characters long.")
+
+
+def create_user(account: Account, email: str, password: str | None = None, role: str | None = None,
+                name: str = "", via: str = "cli", actor=None) -> User:
+    """Create a user in account; the email must be free across the whole portal."""
+    email = check_email(email)
+    check_password(password)
+    role_obj = get_role(role) if role else None
+    if User.by_email(email) is not None:
+        raise ServiceError(f"The email {email} is already used by a user (emails are unique across the portal).")
+    user = User(account=account, email=email, name=(name or "").strip(), created_via=via)
+    if password:
+        user.set_password(password)
+    if role_obj:
+        user.roles.append(role_obj)
+    try:
+        with db.session.begin_nested():  # a concurrent create of the same email: undo only this insert
+            db.session.add(user)
+    except IntegrityError:
+        raise ServiceError(f"The email {email} is already used by a user.") from None
+    audit.record(account, Event.USER_CREATED, actor=actor, subject=email, created_via=via,
+                 roles=[role_obj.name] if role_obj else [])
+    return user
+
+
+def get_user(account: Account, email: str) -> User:
+    """The user with this email inside account, or ServiceError."""
+    user = User.by_email(email)
+    if user is None or user.account_id != account.id:
+        raise ServiceError(f"No user {normalise_email(email)} in account '{account.domain}'.")
+    return user
+
+
+def list_users(account: Account) -> list[User]:
+    """Every user of the account, by email, with roles and teams loaded."""
+    return list(db.session.scalars(
+        select(User).where(User.account_id == account.id).order_by(User.email)
+        .options(selectinload(User.roles),
+                 selectinload(User.memberships).selectinload(TeamMembership.team).selectinload(Team.roles))))
+
+
+def set_active(account: Account, user: User, active: bool, actor=None) -> bool:
+    """Deactivate or reactivate a user of account; False when it already was. A deactivated user cannot log in."""
+    _own(account, user)
+    if user.active == active:
+        return False
+    if not active and actor is not None and actor.id == user.id:
+        raise ServiceError("You cannot deactivate yourself; another admin of the account can.")
+    if not active and user.id in account_admin_ids(account) and not account_admin_ids(account, without_user=user.id):
+        audit.record(account, Event.USER_DEACTIVATED, outcome="failure", reason=AuditReason.LAST_ACCOUNT_ADMIN,
+                     actor=actor, subject=user.email)
+        raise ServiceError(f"{user.email} is the last Account admin of the account; grant Account admin to someone "
+                           "else first, so the account is never left without an admin.")
+    user.active = active
+    audit.record(account, Event.USER_REACTIVATED if active else "user.deactivated", actor=actor,
+                 subject=user.email, before={"active": not active}, after={"active": active})
+    return True
+
+
+def set_password(user: User, password: str) -> None:
+    """Give user a new password (at least MIN_PASSWORD characters)."""
+    check_password(password)
+    user.set_password(password)
+
+
+def stamp_login(user: User, at: datetime) -> None:
+    """Record a successful password login."""
+    user.last_login_at = at
+
+
+def grant_role(account: Account, user: User, role_name: str, actor=None) -> Role:
+    """Grant a role directly to a user of the account."""
+    _own(account, user)
+    return change_role(account, user, role_name, True, actor)
+
+
+def revoke_role(account: Account, user: User, role_name: str, actor=None) -> Role:
+    """Revoke a role granted directly to a user (roles from teams stay)."""
+    _own(account, user)
+    return change_role(account, user, role_name, False, actor)
+
+
+def _own(account: Account, user: User) -> None:
+    if user.account_id != account.id:  # views load through get_owned_or_404; this guards other callers
+        raise ServiceError(f"{user.email} is not a user of account '{account.domain}'.")
