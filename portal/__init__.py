@@ -15,6 +15,7 @@ from portal.config import ConfigError
 from portal.sso import setup as sso_setup
 from portal.sso.setup import cli as sso_cli
 from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.models import iso
 from portal.permissions import current_permissions
 
 __all__ = ["create_app", "ConfigError"]
@@ -56,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     security.install(app)
     app.jinja_env.globals["current_permissions"] = current_permissions
+    app.jinja_env.filters["iso"] = iso  # ISO 8601 UTC for <time datetime>, the one time format
     app.jinja_env.globals["url_rules"] = app.view_functions  # navigation shows only pages that exist
     return app
 

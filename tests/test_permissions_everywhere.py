@@ -16,7 +16,7 @@ def _admin_rules(tmp_path):
 
 def test_there_are_admin_pages_to_check(tmp_path):
     endpoints = {endpoint for endpoint, _rule, _methods in _admin_rules(tmp_path)}
-    assert {"admin.teams", "admin.users", "admin.audit", "sso.settings"} <= endpoints
+    assert {"admin.teams", "admin.users", "admin.audit", "sso_setup.settings"} <= endpoints
 
 
 def _url(rule: str) -> str:

@@ -5,6 +5,7 @@ import click
 from flask import current_app
 
 from portal import audit
+from portal.audit import Event
 from portal.accounts import service as accounts
 from portal.audit import log as audit_log
 from portal.cli import PortalGroup, run
@@ -30,7 +31,7 @@ def audit_export(domain, fmt, since, until, event_type, outcome, email):
                                          audit_log.parse_date(until, "--until date"))
         # Snapshot bound taken before this export's own event, which is therefore not in it.
         upto = audit_log.latest_id(account) or 0
-        audit.record(account, Event.AUDIT_EXPORTED, subject=account.domain, format=fmt, filters=filters.as_args(),
+        audit.record(account, Event.AUDIT_EXPORTED, actor=None, subject=account.domain, format=fmt, filters=filters.as_args(),
                      via="cli")
         return account, filters, upto
 
@@ -58,7 +59,7 @@ def audit_prune(days):
         total += deleted
         if deleted < audit_log.PRUNE_BATCH:
             break
-    audit.record(None, Event.AUDIT_PRUNED, days=days, cutoff=audit_log.iso(cutoff), deleted=total)
+    audit.record(None, Event.AUDIT_PRUNED, actor=None, days=days, cutoff=audit_log.iso(cutoff), deleted=total)
     db.session.commit()
     click.echo(f"Deleted {total} audit event{'s' if total != 1 else ''} older than {days} days "
                f"(before {audit_log.iso(cutoff)}).")

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event, Reason as AuditReason
 from portal.extensions import db
-from portal.models import Account, SsoConfig, Team, TeamMembership, User
+from portal.models import AccountView, Team, TeamMembership, UserRef
+from portal.models.sso import SsoConfigView
 
 GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
 MAX_NAME = 200  # Team.name and TeamMembership.group_name columns
@@ -60,7 +61,7 @@ class SyncResult:
         return self.parse.groups
 
 
-def parse_groups(values: list[str] | None, sso_config: SsoConfig, max_groups: int) -> GroupParse:
+def parse_groups(values: list[str] | None, sso_config: SsoConfigView, max_groups: int) -> GroupParse:
     """Clean the asserted group values (None: attribute absent) and apply the account's group filter.
 
     The filter is a full match (re.fullmatch), like Okta's "Matches regex" group filter, so
@@ -97,7 +98,7 @@ def parse_groups(values: list[str] | None, sso_config: SsoConfig, max_groups: in
     return result
 
 
-def sync_groups(account: Account, user: User, values: list[str] | None, sso_config: SsoConfig, *,
+def sync_groups(account: AccountView, user: UserRef, values: list[str] | None, sso_config: SsoConfigView, *,
                 max_groups: int, max_removals: int, dry_run: bool = False) -> SyncResult:
     """Make user's SSO team memberships match the asserted groups (caller commits; dry_run writes nothing)."""
     parse = parse_groups(values, sso_config, max_groups)
@@ -158,8 +159,6 @@ def sync_groups(account: Account, user: User, values: list[str] | None, sso_conf
                 TeamMembership.account_id == account.id, TeamMembership.user_id == user.id,
                 TeamMembership.source == "sso", TeamMembership.team_id.in_([m.team_id for m in to_remove])))
         db.session.flush()
-        if isinstance(user, User):  # an ORM user's loaded memberships are stale now
-            db.session.expire(user, ["memberships"])
     result.removed.sort()
     result.unchanged.sort()
     return result
@@ -184,7 +183,7 @@ _SSO_MEMBERSHIPS = (
            _membership.source == "sso"))
 
 
-def _sso_memberships(account: Account, user: User) -> dict[str, Row]:
+def _sso_memberships(account: AccountView, user: UserRef) -> dict[str, Row]:
     """user's SSO memberships by team key: plain rows (name, name_key, team_id, group_name), one query.
 
     Every login reads them all and usually changes none, so no ORM objects are built for them.
@@ -193,11 +192,11 @@ def _sso_memberships(account: Account, user: User) -> dict[str, Row]:
     return {row.name_key: row for row in rows}
 
 
-def _find_team(account: Account, key: str) -> Team | None:
+def _find_team(account: AccountView, key: str) -> Team | None:
     return db.session.scalar(select(Team).where(Team.account_id == account.id, Team.name_key == key))
 
 
-def _create_team(account: Account, name: str) -> tuple[Team, bool]:
+def _create_team(account: AccountView, name: str) -> tuple[Team, bool]:
     """Create the team, or return the one a concurrent login created first (unique account + name_key)."""
     try:
         with db.session.begin_nested():
@@ -212,7 +211,7 @@ def _create_team(account: Account, name: str) -> tuple[Team, bool]:
     return team, True
 
 
-def _add_membership(account: Account, team: Team, user: User, group: str) -> bool:
+def _add_membership(account: AccountView, team: Team, user: UserRef, group: str) -> bool:
     """Add the SSO membership; False when a concurrent login of the same user already added it."""
     try:
         with db.session.begin_nested():

@@ -1,14 +1,36 @@
 """SSO configuration of an account and the server-side SAML state."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.account import Account
 from portal.models.base import utcnow
+
+
+class CertificateView(Protocol):
+    id: int
+    pem: str
+    sha256_fingerprint: str
+
+
+class SsoConfigView(Protocol):
+    enabled: bool
+    idp_login_url: str | None
+    idp_issuer: str | None
+    auto_create_users: bool
+    auto_create_groups: bool
+    group_filter: str | None
+    split_group_values: bool
+    version: int
+
+    @property
+    def certificates(self) -> Sequence[CertificateView]: ...
 
 
 class SsoConfig(db.Model):
@@ -81,3 +103,23 @@ class SeenAssertion(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
     assertion_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SsoTestResult(db.Model):
+    """The outcome of an admin's Test SSO run; its result page reads only this row, found by reference.
+
+    The IdP's cross-site post may arrive without the admin's session cookie, so the ACS stores the
+    result and the admin's browser is sent to /settings/security/sso/test/<reference> to read it.
+    """
+    __tablename__ = "sso_test_result"
+    __table_args__ = (Index("ix_sso_test_result_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+    tester_email: Mapped[str] = mapped_column(String(320), default="")
+    outcome: Mapped[str] = mapped_column(String(16))  # success (a real login would pass) or failure
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")  # the NameID the IdP sent
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # the sso.test event's details

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from flask import current_app
 from flask_login import UserMixin
@@ -31,6 +32,14 @@ user_roles = Table(
 def normalise_email(value: str | None) -> str:
     """Emails are stored and compared trimmed and lower-cased."""
     return (value or "").strip().lower()
+
+
+class UserRef(Protocol):
+    """A user as identity code reads it: the ORM User, or a plain row where a hot path reads no ORM object."""
+    id: int
+    account_id: int
+    email: str
+    active: bool
 
 
 class Role(db.Model):

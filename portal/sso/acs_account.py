@@ -2,13 +2,15 @@
 
 The ACS runs on every SSO login and only reads the account, its SSO settings and its certificates.
 Loading them as ORM objects (identity map, joined eager load, change tracking) cost more than
-validating the response, so the ACS gets read-only snapshots instead. They carry the attribute
-names of Account, SsoConfig and IdpCertificate that the login code reads, so the same code accepts
-either. Nothing is cached here: every login reads the current row, so a change is seen at once.
+validating the response, so the ACS gets read-only snapshots instead. The login code is typed against
+the AccountView protocol, which both the ORM Account and the snapshot satisfy. Each snapshot's fields
+are its column list: the query selects exactly the dataclass's fields, and tests/sso/test_acs_account.py
+fails when a model column appears that the snapshot neither mirrors nor lists in NOT_MIRRORED.
+Nothing is cached here: every login reads the current row, so a change is seen at once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import bindparam, select
 
@@ -33,7 +35,7 @@ class AcsSsoConfig:
     group_filter: str | None
     split_group_values: bool
     version: int
-    certificates: tuple[AcsCertificate, ...]
+    certificates: tuple[AcsCertificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,29 @@ class AcsAccount:
     id: int
     name: str
     domain: str
-    sso_config: AcsSsoConfig | None
+    sso_config: AcsSsoConfig | None = None
 
 
+# Model columns the ACS never reads, each a decision: a new column must be added to a snapshot or here.
+NOT_MIRRORED = {
+    Account: {"created_at"},
+    SsoConfig: {"account_id", "updated_at"},
+    IdpCertificate: {"account_id", "sha1_fingerprint", "subject", "issuer", "serial", "not_before", "not_after",
+                     "created_at"},
+}
+SNAPSHOTS = {Account: AcsAccount, SsoConfig: AcsSsoConfig, IdpCertificate: AcsCertificate}
+
+
+def columns(snapshot: type) -> tuple[str, ...]:
+    """The model columns a snapshot mirrors: its fields, less the nested snapshots."""
+    return tuple(f.name for f in fields(snapshot) if f.name not in ("sso_config", "certificates"))
+
+
+_ACCOUNT, _CONFIG, _CERT = columns(AcsAccount), columns(AcsSsoConfig), columns(AcsCertificate)
 _account, _config, _cert = Account.__table__.c, SsoConfig.__table__.c, IdpCertificate.__table__.c
 _QUERY = (
-    select(_account.id, _account.name, _account.domain,
-           _config.account_id.label("config_id"), _config.enabled, _config.idp_login_url, _config.idp_issuer,
-           _config.auto_create_users, _config.auto_create_groups, _config.group_filter,
-           _config.split_group_values, _config.version,
-           _cert.id.label("cert_id"), _cert.pem, _cert.sha256_fingerprint)
+    select(*(_account[n] for n in _ACCOUNT), _config.account_id.label("config_id"),
+           *(_config[n].label(f"config_{n}") for n in _CONFIG), *(_cert[n].label(f"cert_{n}") for n in _CERT))
     .select_from(Account.__table__.outerjoin(SsoConfig.__table__, _config.account_id == _account.id)
                  .outerjoin(IdpCertificate.__table__, _cert.account_id == _config.account_id))
     .where(_account.domain == bindparam("domain"))
@@ -63,14 +78,10 @@ def load(domain: str) -> AcsAccount | None:
     rows = db.session.connection().execute(_QUERY, {"domain": normalise_domain(domain)}).all()
     if not rows:
         return None
-    first = rows[0]
+    first = rows[0]._mapping
     config = None
-    if first.config_id is not None:
-        certificates = tuple(AcsCertificate(id=r.cert_id, pem=r.pem, sha256_fingerprint=r.sha256_fingerprint)
-                             for r in rows if r.cert_id is not None)
-        config = AcsSsoConfig(
-            enabled=bool(first.enabled), idp_login_url=first.idp_login_url, idp_issuer=first.idp_issuer,
-            auto_create_users=bool(first.auto_create_users), auto_create_groups=bool(first.auto_create_groups),
-            group_filter=first.group_filter, split_group_values=bool(first.split_group_values),
-            version=first.version or 1, certificates=certificates)
-    return AcsAccount(id=first.id, name=first.name, domain=first.domain, sso_config=config)
+    if first["config_id"] is not None:
+        certificates = tuple(AcsCertificate(**{n: row._mapping[f"cert_{n}"] for n in _CERT})
+                             for row in rows if row._mapping["cert_id"] is not None)
+        config = AcsSsoConfig(**{n: first[f"config_{n}"] for n in _CONFIG}, certificates=certificates)
+    return AcsAccount(**{n: first[n] for n in _ACCOUNT}, sso_config=config)

@@ -9,23 +9,21 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.directory.users import check_email
-from portal.errors import ServiceError
-from portal.extensions import db
-from portal.models import Account, PendingAuthnRequest, SeenAssertion, User, utcnow
-from portal.security import safe_next_path
-from portal.directory import group_sync
-from portal.directory import provisioning
-from portal.sso import saml, trial
+from portal.audit import Event
+from portal.directory import group_sync, provisioning
 from portal.directory.group_sync import GROUP_ATTRIBUTE
+from portal.directory.users import check_email
+from portal.errors import PortalError, ServiceError
+from portal.extensions import db
+from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User, UserRef, iso, utcnow
+from portal.security import safe_next_path
+from portal.sso import saml, trial
 from portal.sso.reasons import Reason, new_reference
 from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls
 
-EVENT = "sso.login"
 
-
-class SsoError(Exception):
+class SsoError(PortalError):
     """An SSO login was refused; the failure is already audited under reference."""
 
     def __init__(self, reason: Reason, reference: str = "", status: int = 400, test: bool = False):
@@ -36,31 +34,49 @@ class SsoError(Exception):
         self.test = test  # a Test SSO run: the admin's result page, not the user's refusal page
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoginResult:
-    """A successful SSO login: the user, where to send them, and what the IdP asserted."""
-    user: User
+    """A response that passed every check: who signs in and where they go, or a Test SSO run's reference."""
     next_url: str
-    created: bool
-    nameid: str
-    assertion_id: str
-    session_index: str | None
-    attributes: dict = field(default_factory=dict)
-    groups: list[str] = field(default_factory=list)  # raw Group values, for group sync
+    user: UserRef | None = None  # None for a Test SSO run: nobody is signed in
+    test_reference: str | None = None  # a Test SSO run: its result is at /settings/security/sso/test/<reference>
+    created: bool = False
+    assertion: saml.ValidatedAssertion | None = None
+    groups: list[str] = field(default_factory=list)  # raw Group values, as sent
 
 
-def idp_fields_complete(account: Account) -> bool:
+@dataclass
+class _Attempt:
+    """One IdP response on its way through the ACS: what a refusal at any step needs to audit it."""
+    account: AccountView
+    now: datetime
+    sent: dict = field(default_factory=dict)  # redacted summary of the response, once it parsed
+    request_id: str | None = None  # the AuthnRequest it answers (InResponseTo)
+    tester: User | None = None  # the admin, when that request was a Test SSO run
+    answered: bool = False  # the response passed validation: its request is used up even if refused later
+    subject: str = ""
+
+
+class _Refused(Exception):
+    """A step refused the response; complete_login undoes the login's writes, then audits it."""
+
+    def __init__(self, reason: Reason, status: int = 400, **details):
+        super().__init__(reason.value)
+        self.reason, self.status, self.details = reason, status, details
+
+
+def idp_fields_complete(account: AccountView) -> bool:
     """Whether IdP Login URL, Identity Provider Issuer and a certificate are set (SSO on or not)."""
     config = account.sso_config
     return bool(config and config.idp_login_url and config.idp_issuer and config.certificates)
 
 
-def sso_ready(account: Account) -> bool:
+def sso_ready(account: AccountView) -> bool:
     """Whether SSO is on and has everything a login needs."""
     return bool(account.sso_config and account.sso_config.enabled and idp_fields_complete(account))
 
 
-def start_login(account: Account, next_target: str | None = None, now: datetime | None = None,
+def start_login(account: AccountView, next_target: str | None = None, now: datetime | None = None,
                 test_by: User | None = None) -> str:
     """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to.
 
@@ -83,70 +99,83 @@ def start_login(account: Account, next_target: str | None = None, now: datetime 
     return authn.url
 
 
-def refuse(account: Account, reason: Reason, status: int = 400, **details) -> SsoError:
+def refuse(account: AccountView, reason: Reason, status: int = 400, **details) -> SsoError:
     """Audit a refusal that happened before the response could be read (e.g. too large)."""
-    return _fail(account, reason, status=status, **details)
+    return _audit_refusal(_Attempt(account, utcnow()), _Refused(reason, status, **details))
 
 
-def complete_login(account: Account, request_data: dict,
-                   now: datetime | None = None) -> LoginResult | trial.TestReport:
+def complete_login(account: AccountView, request_data: dict, now: datetime | None = None) -> LoginResult:
     """Validate an IdP response posted to account's ACS, then find or create its user (caller commits).
 
-    A response to a Test SSO request passes every same check but only yields a trial.TestReport.
+    A response to a Test SSO request passes every same check but only reports (LoginResult.test_reference).
+    A refusal leaves nothing of the login but its audit event: its writes happen in a savepoint, rolled
+    back before the refusal is audited (the caller's own work in the transaction is left alone).
     """
-    now = now or utcnow()
+    attempt = _Attempt(account, now or utcnow())
+    savepoint = db.session.begin_nested()
+    try:
+        result = _complete(attempt, request_data)
+    except _Refused as refused:
+        savepoint.rollback()
+        raise _audit_refusal(attempt, refused) from None
+    savepoint.commit()
+    return result
+
+
+def _complete(attempt: _Attempt, request_data: dict) -> LoginResult:
+    account = attempt.account
     if not idp_fields_complete(account):
-        raise _fail(account, Reason.SSO_DISABLED)
+        raise _Refused(Reason.SSO_DISABLED)
     try:
         response = saml.parse_response(account, request_data)
     except saml.Rejected as exc:
         if not sso_ready(account):
-            raise _fail(account, Reason.SSO_DISABLED) from None
-        raise _fail(account, exc.reason, problem=exc.problem) from None
-    sent = summarize(response.document)
-    request_id = saml.in_response_to(response)
+            raise _Refused(Reason.SSO_DISABLED) from None
+        raise _Refused(exc.reason, problem=exc.problem) from None
+    attempt.sent = summarize(response.document)
+    attempt.request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
     # With SSO on, the pending request is read and used up in one statement once the response passed every
     # check (a refusal reads it to find a Test SSO admin). With SSO off only a Test SSO request may go on.
-    tester = None
     if not sso_ready(account):
-        tester = _tester(account, _pending(account, request_id))
-        if tester is None:
-            raise _fail(account, Reason.SSO_DISABLED, sent=sent)
-    if request_id is None:
-        raise _fail(account, Reason.UNSOLICITED_RESPONSE, sent=sent, problem="the Response has no InResponseTo")
+        attempt.tester = _tester(account, _pending(account, attempt.request_id))
+        if attempt.tester is None:
+            raise _Refused(Reason.SSO_DISABLED)
+    if attempt.request_id is None:
+        raise _Refused(Reason.UNSOLICITED_RESPONSE, problem="the Response has no InResponseTo")
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
-        assertion = saml.validate(account, response, request_data, request_id, skew)
+        assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
     except saml.Rejected as exc:
-        raise _fail(account, exc.reason, sent=sent, problem=exc.problem, tester=tester, request_id=request_id) from None
+        raise _Refused(exc.reason, problem=exc.problem) from None
+    attempt.answered = True
     email = assertion.nameid.strip()
     if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
-        raise _fail(account, Reason.NAMEID_NOT_EMAIL, sent=sent, burn=request_id, tester=tester, request_id=request_id)
-    _remember_assertion(account, assertion, skew, sent, request_id, tester)
-    next_url, tester = _consume_request(account, request_id, now, sent, tester)
+        raise _Refused(Reason.NAMEID_NOT_EMAIL)
+    _remember_assertion(account, assertion, skew)
+    next_url = _consume_request(attempt)
     config = account.sso_config
+    attempt.subject = email
     try:
-        if tester is not None:  # a test run returns here: nobody is created, signed in or moved between teams
-            return trial.report(account, tester, email, assertion.attributes, sent, reference=new_reference())
+        if attempt.tester is not None:  # a test run stops here: nobody is created, signed in or moved between teams
+            reference = new_reference()
+            trial.report(account, attempt.tester, email, assertion.attributes, attempt.sent, reference=reference)
+            return LoginResult(next_url=next_url, test_reference=reference, assertion=assertion)
         user, created = provisioning.sign_in_user(account, email, assertion.attributes,
-                                                  auto_create=config.auto_create_users, at=now)
+                                                  auto_create=config.auto_create_users, at=attempt.now)
     except provisioning.ProvisioningError as exc:
-        raise _fail(account, exc.reason, sent=sent, subject=email, burn=request_id, tester=tester) from None
+        raise _Refused(Reason(exc.code)) from None
     asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
     sync = group_sync.sync_groups(account, user, asserted, config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],
                                   max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"])
-    audit.write(account, EVENT, actor=user, subject=user.email, created=created, nameid=email,
+    audit.record(account, Event.SSO_LOGIN, actor=user, subject=user.email, created=created, nameid=email,
                  assertion_id=assertion.assertion_id, session_index=assertion.session_index,
                  attributes=sorted(assertion.attributes), groups=groups[:50],
                  teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done",
-                 sent=compact(sent))
-    db.session.flush()
-    return LoginResult(user=user, next_url=safe_next_path(next_url) or "/", created=created, nameid=email,
-                       assertion_id=assertion.assertion_id, session_index=assertion.session_index,
-                       attributes=assertion.attributes, groups=groups)
+                 sent=compact(attempt.sent))
+    return LoginResult(next_url=next_url, user=user, created=created, assertion=assertion, groups=groups)
 
 
 # The ACS's statements, built once: every login runs them (Core, on the session's connection and transaction).
@@ -159,14 +188,14 @@ _CONSUME = delete(_pending_table).where(*_PENDING_OF_ACCOUNT).returning(*_PENDIN
 _REMEMBER = insert(SeenAssertion.__table__)
 
 
-def _pending(account: Account, request_id: str | None):
+def _pending(account: AccountView, request_id: str | None):
     """The pending AuthnRequest row of account named by request_id (expires_at, next_url, test_by_user_id)."""
     if not request_id:
         return None
     return db.session.connection().execute(_PENDING, {"request_id": request_id, "account_id": account.id}).first()
 
 
-def _tester(account: Account, pending) -> User | None:
+def _tester(account: AccountView, pending) -> User | None:
     """The admin who started this pending request with Test SSO, if it is one."""
     if pending is None or pending.test_by_user_id is None:
         return None
@@ -174,67 +203,54 @@ def _tester(account: Account, pending) -> User | None:
     return user if user is not None and user.account_id == account.id else None
 
 
-def _remember_assertion(account: Account, assertion: saml.ValidatedAssertion, skew: int, sent: dict,
-                        request_id: str, tester: User | None) -> None:
+def _remember_assertion(account: AccountView, assertion: saml.ValidatedAssertion, skew: int) -> None:
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
-        raise _fail(account, Reason.MALFORMED_RESPONSE, sent=sent, problem="the assertion has no ID", tester=tester,
-                    request_id=request_id)
+        raise _Refused(Reason.MALFORMED_RESPONSE, problem="the assertion has no ID")
     try:  # concurrent identical posts: the unique key lets exactly one through
         db.session.connection().execute(_REMEMBER, {
             "account_id": account.id, "assertion_id": assertion.assertion_id[:200],
             "expires_at": assertion.not_on_or_after + timedelta(seconds=skew)})
     except IntegrityError:
-        raise _fail(account, Reason.REPLAYED_ASSERTION, sent=sent, burn=request_id, tester=tester,
-                    request_id=request_id) from None
+        raise _Refused(Reason.REPLAYED_ASSERTION) from None
 
 
-def _consume_request(account: Account, request_id: str, now: datetime, sent: dict,
-                     tester: User | None) -> tuple[str, User | None]:
-    """Use up the pending AuthnRequest (one use, one statement): its post-login target and Test SSO admin."""
+def _consume_request(attempt: _Attempt) -> str:
+    """Use up the pending AuthnRequest (one use, one statement): its post-login target; finds a Test SSO admin."""
     pending = db.session.connection().execute(
-        _CONSUME, {"request_id": request_id, "account_id": account.id}).first()
+        _CONSUME, {"request_id": attempt.request_id, "account_id": attempt.account.id}).first()
     if pending is None:  # never sent, already answered, or swept after expiry
-        raise _fail(account, Reason.REQUEST_UNKNOWN_OR_USED, sent=sent, tester=tester)
-    tester = tester or _tester(account, pending)
-    if pending.expires_at <= now:
-        raise _fail(account, Reason.REQUEST_EXPIRED, sent=sent, burn=request_id, tester=tester)
-    return pending.next_url, tester
+        raise _Refused(Reason.REQUEST_UNKNOWN_OR_USED)
+    attempt.tester = attempt.tester or _tester(attempt.account, pending)
+    if pending.expires_at <= attempt.now:
+        raise _Refused(Reason.REQUEST_EXPIRED)
+    return safe_next_path(pending.next_url) or "/"
 
 
-def _fail(account: Account, reason: Reason, *, status: int = 400, sent: dict | None = None, subject: str = "",
-          burn: str | None = None, tester: User | None = None, request_id: str | None = None,
-          **details) -> SsoError:
-    """Undo everything this login did, audit the refusal with the admin's fix, return the error to raise.
-
-    request_id: the request answered, when the Test SSO admin who may have started it is not known yet.
-    """
-    tester_id = tester.id if tester is not None else None  # read before the rollback expires it
-    # Nothing but the audit event may survive a refusal (no user, no replay-store row).
-    db.session.rollback()
-    if tester_id is None and request_id:
-        tester = _tester(account, _pending(account, request_id))
-        tester_id = tester.id if tester is not None else None
-    if burn:
+def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
+    """Audit a refused response with the admin's fix (as a Test SSO result when it answered a test request)."""
+    account, reason = attempt.account, refused.reason
+    if attempt.tester is None and attempt.request_id:
+        attempt.tester = _tester(account, _pending(account, attempt.request_id))
+    if attempt.answered:
         # The IdP answered this request, so it is used up even though the login failed.
         db.session.execute(delete(PendingAuthnRequest).where(
-            PendingAuthnRequest.request_id == burn, PendingAuthnRequest.account_id == account.id))
-    sent = sent or {}
+            PendingAuthnRequest.request_id == attempt.request_id, PendingAuthnRequest.account_id == account.id))
+    sent = attempt.sent
     reference = new_reference()
-    subject = subject or (sent.get("nameid") or "")
-    fix = reason.fix_for(_fix_values(account, sent, details))
-    details = {k: v for k, v in details.items() if v not in (None, "")}
-    if tester_id is not None:
-        trial.record_failure(account, db.session.get(User, tester_id), reason, subject=subject,
-                             reference=reference, fix=fix, sent=sent, **details)
+    subject = attempt.subject or sent.get("nameid") or ""
+    fix = reason.fix_for(_fix_values(account, sent, refused.details))
+    details = {k: v for k, v in refused.details.items() if v not in (None, "")}
+    if attempt.tester is not None:
+        trial.record_failure(account, attempt.tester, reason, subject=subject, reference=reference, fix=fix,
+                             sent=sent, **details)
     else:
-        audit.record(account, EVENT, outcome="failure", reason=reason.value, subject=subject, reference=reference,
-                     fix=fix, sent=sent, **details)
-    db.session.flush()
-    return SsoError(reason, reference, status=status, test=tester_id is not None)
+        audit.record(account, Event.SSO_LOGIN, actor=None, outcome="failure", reason=reason.value, subject=subject,
+                     reference=reference, fix=fix, sent=sent, **details)
+    return SsoError(reason, reference, status=refused.status, test=attempt.tester is not None)
 
 
-def _fix_values(account: Account, sent: dict, details: dict) -> dict:
+def _fix_values(account: AccountView, sent: dict, details: dict) -> dict:
     urls = sp_urls(account.domain)
     config = account.sso_config
     certs = list(config.certificates) if config is not None else []
@@ -257,7 +273,7 @@ def _fix_values(account: Account, sent: dict, details: dict) -> dict:
         "email": sent.get("nameid") or "(none)",
         "status": sent.get("status") or "(none)",
         "status_message": sent.get("status_message") or "no status message",
-        "checked_at": utcnow().replace(microsecond=0).isoformat() + "Z",
+        "checked_at": iso(utcnow()),
         "clock_skew": current_app.config["SAML_CLOCK_SKEW"],
         "request_ttl": current_app.config["SAML_REQUEST_TTL"],
         "limit_bytes": current_app.config["SAML_MAX_RESPONSE_BYTES"],

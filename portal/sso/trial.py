@@ -2,41 +2,34 @@
 
 service.start_login(..., test_by=admin) stores the AuthnRequest with test_by_user_id; when the IdP's
 response to it arrives, service.complete_login runs every check and then hands over to report(),
-which writes nothing but the "sso.test" audit event. That event (keyed by its reference) is the result
-page's only source, because the IdP's cross-site post may arrive without the admin's session cookie.
+which writes nothing but the run's SsoTestResult row and its "sso.test" audit event. The row (found by
+its reference) is the result page's only source, because the IdP's cross-site post may arrive without
+the admin's session cookie.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
 
 from portal import audit
-from portal.extensions import db
-from portal.models import Account, AuditEvent, User, normalise_email
-from portal.directory import group_sync
-from portal.directory import provisioning
+from portal.audit import Event
+from portal.directory import group_sync, provisioning
 from portal.directory.group_sync import GROUP_ATTRIBUTE
+from portal.extensions import db
+from portal.models import AccountView, SsoTestResult, User, normalise_email
+
 from portal.sso.reasons import Reason
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, fit
 
-EVENT = "sso.test"
 REFERENCE = re.compile(r"SSO-[A-Z2-9]{8}")
 _MAX_DETAILS = 15_000  # under audit.MAX_DETAIL_CHARS, so the event is never replaced by a truncated preview
 
 
-@dataclass(frozen=True)
-class TestReport:
-    """A Test SSO run passed every SAML check; its result is the sso.test event with this reference."""
-    __test__ = False  # not a pytest test class
-    reference: str
-
-
-def report(account: Account, tester: User, email: str, attributes: dict, sent: dict, *, reference: str) -> TestReport:
-    """Record which user the login would sign in (or create) and its team changes, changing nothing.
+def report(account: AccountView, tester: User, email: str, attributes: dict, sent: dict, *, reference: str) -> None:
+    """Record which user the login would sign in (or create) and its team changes, changing nothing else.
 
     Raises provisioning.ProvisioningError when a real login would be refused (the caller audits it).
     """
@@ -53,46 +46,36 @@ def report(account: Account, tester: User, email: str, attributes: dict, sent: d
     teams = {"auto_create_groups": config.auto_create_groups, "skipped": sync.skipped, "created": sync.created,
              "added": sync.added, "removed": sync.removed, "unchanged": sync.unchanged, "held": sync.held,
              "groups": sync.groups, "filtered_out": sync.parse.filtered_out, "dropped": sync.parse.dropped}
-    audit.record(account, EVENT, actor=tester, subject=candidate.email,
-                 **_bounded(reference=reference, test_by=tester.email, sso_enabled=config.enabled,
-                            user=matched, teams=teams, sent=sent))
-    db.session.flush()
-    return TestReport(reference)
+    _record(account, tester, "success", "", candidate.email,
+            _bounded(reference=reference, test_by=tester.email, sso_enabled=config.enabled, user=matched,
+                     teams=teams, sent=sent))
 
 
-def record_failure(account: Account, tester: User | None, reason: Reason, *, subject: str, reference: str,
+def record_failure(account: AccountView, tester: User, reason: Reason, *, subject: str, reference: str,
                    fix: str, sent: dict, **details) -> None:
-    """Audit a Test SSO run that a real login would have refused, with the same fix as an sso.login failure."""
-    audit.record(account, EVENT, outcome="failure", reason=reason.value, actor=tester, subject=subject,
-                 **_bounded(reference=reference, test_by=tester.email if tester else "", fix=fix, sent=sent,
-                            **details))
+    """Record a Test SSO run that a real login would have refused, with the same fix as an sso.login failure."""
+    _record(account, tester, "failure", reason.value, subject,
+            _bounded(reference=reference, test_by=tester.email, fix=fix, sent=sent, **details))
 
 
-def find_result(account: Account, reference: str) -> AuditEvent | None:
-    """The sso.test event of account with this reference."""
+def find_result(account: AccountView, reference: str) -> SsoTestResult | None:
+    """The Test SSO result of account with this reference (another account's answers None, like a missing one)."""
     if not REFERENCE.fullmatch(reference or ""):
         return None
-    return _result(reference, AuditEvent.account_id == account.id)
+    return db.session.scalar(select(SsoTestResult).where(SsoTestResult.account_id == account.id,
+                                                         SsoTestResult.reference == reference))
 
 
-def exists_elsewhere(account: Account, reference: str) -> bool:
-    """Whether another account has a Test SSO result with this reference (its admins get 403, not 404)."""
-    if not REFERENCE.fullmatch(reference or ""):
-        return False
-    return _result(reference, AuditEvent.account_id != account.id) is not None
-
-
-def last_result(account: Account) -> AuditEvent | None:
+def last_result(account: AccountView) -> SsoTestResult | None:
     """The account's latest Test SSO run, for the settings page."""
-    return db.session.scalar(select(AuditEvent).where(AuditEvent.account_id == account.id,
-                                                      AuditEvent.event_type == EVENT)
-                             .order_by(AuditEvent.id.desc()).limit(1))
+    return db.session.scalar(select(SsoTestResult).where(SsoTestResult.account_id == account.id)
+                             .order_by(SsoTestResult.id.desc()).limit(1))
 
 
-def _result(reference: str, where) -> AuditEvent | None:
-    return db.session.scalar(select(AuditEvent).where(
-        where, AuditEvent.event_type == EVENT, AuditEvent.details["reference"].as_string() == reference)
-        .order_by(AuditEvent.id.desc()).limit(1))
+def _record(account: AccountView, tester: User, outcome: str, reason: str, subject: str, details: dict) -> None:
+    db.session.add(SsoTestResult(account_id=account.id, reference=details["reference"], tester_email=tester.email,
+                                 outcome=outcome, reason=reason, email=subject[:320], details=details))
+    audit.record(account, Event.SSO_TEST, actor=tester, outcome=outcome, reason=reason, subject=subject, **details)
 
 
 def _bounded(**details) -> dict:

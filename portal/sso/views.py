@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.auth import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
-from portal.sso import acs_account, saml, service, trial
+from portal.sso import acs_account, saml, service
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -52,8 +52,8 @@ def callback(domain):
     except service.SsoError as exc:
         return _failed(account, exc)
     db.session.commit()
-    if isinstance(result, trial.TestReport):
-        return _test_result(result.reference)
+    if result.test_reference is not None:
+        return _test_result(result.test_reference)
     sessions.start(result.user, method="sso")
     return redirect(result.next_url, code=303)
 

@@ -22,8 +22,8 @@ T0 = datetime(2026, 3, 10, 12, 0, 0)
 def add_event(account, event_type="test.event", *, outcome="success", reason="", actor=None, subject="",
               at: datetime | None = None, **details) -> AuditEvent:
     """Write an event through the real writer, optionally back-dated, and commit."""
-    event = audit.record(account, event_type, outcome=outcome, reason=reason, actor=actor, subject=subject,
-                         **details)
+    event = db.session.get(AuditEvent, audit.record(account, event_type, outcome=outcome, reason=reason, actor=actor,
+                                                    subject=subject, **details))
     if at is not None:
         event.time = at  # tests only: the application never rewrites an event
     db.session.commit()

@@ -112,7 +112,7 @@ def test_failed_sso_event_shows_its_fix_in_plain_text(admin_client, account):
     from portal import audit
     from portal.extensions import db
 
-    audit.record(account, "sso.login", outcome="failure", reason="audience_mismatch", subject="jane@acme.test",
+    audit.record(account, "sso.login", actor=None, outcome="failure", reason="audience_mismatch", subject="jane@acme.test",
                  fix="Okta sent Audience `https://x/old`; the SP Entity ID is `https://x/new`. Make them match exactly.")
     db.session.commit()
     page = admin_client.get("/admin/audit?type=sso.login").get_data(as_text=True)

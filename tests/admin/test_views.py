@@ -130,24 +130,27 @@ def test_last_admin_message_on_page(admin_client, admin):
 
 
 @pytest.mark.parametrize("path", ["/admin/teams/{team}", "/admin/users/{user}"])
-def test_cross_account_ids_are_403(admin_client, other_account, path):
+def test_cross_account_ids_are_404_like_missing_ones(admin_client, other_account, path):
     team = make_team(other_account, "Globex team")
     user = User.by_email("admin@globex.test")
-    assert admin_client.get(path.format(team=team.id, user=user.id)).status_code == 403
+    foreign = admin_client.get(path.format(team=team.id, user=user.id))
+    missing = admin_client.get(path.format(team=999999, user=999999))
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.get_data() == missing.get_data()  # nothing tells the two apart
 
 
-def test_cross_account_posts_are_403(admin_client, account, other_account):
+def test_cross_account_posts_are_404(admin_client, account, other_account):
     team = make_team(other_account, "Globex team")
     token = csrf_token(admin_client, "/admin/teams")
-    assert admin_client.post(f"/admin/teams/{team.id}/delete", data={"csrf_token": token}).status_code == 403
+    assert admin_client.post(f"/admin/teams/{team.id}/delete", data={"csrf_token": token}).status_code == 404
     assert admin_client.post(f"/admin/teams/{team.id}/roles",
-                             data={"csrf_token": token, "role-role": "Developer"}).status_code == 403
+                             data={"csrf_token": token, "role-role": "Developer"}).status_code == 404
     globex_admin = User.by_email("admin@globex.test")
     assert admin_client.post(f"/admin/users/{globex_admin.id}/deactivate",
-                             data={"csrf_token": token}).status_code == 403
+                             data={"csrf_token": token}).status_code == 404
     ours = make_team(account, "Ours")
     assert admin_client.post(f"/admin/teams/{ours.id}/members/{globex_admin.id}/remove",
-                             data={"csrf_token": token}).status_code == 403
+                             data={"csrf_token": token}).status_code == 404
     db.session.expire_all()
     assert db.session.get(Team, team.id).roles == [] and globex_admin.active
 

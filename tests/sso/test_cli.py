@@ -8,7 +8,8 @@ from sqlalchemy import update
 
 from portal.extensions import db
 from portal.models import Account
-from portal.sso import saml, settings as service
+from portal.sso import saml
+from portal.sso.setup import settings as service
 from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, expired_cert,  # noqa: F401
                                          expiring_cert, okta_metadata, one_line, private_key_pem,
                                          pysaml2_metadata, second_cert, valid_cert)

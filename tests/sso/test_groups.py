@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal.directory.users import create_user
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Team, TeamMembership, User
-from portal.sso import groups
+from portal.directory import group_sync as groups
 from portal.directory.group_sync import parse_groups, sync_groups
 
 

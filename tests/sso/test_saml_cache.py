@@ -9,7 +9,8 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.extensions import db
-from portal.sso import saml, settings as sso_settings
+from portal.sso import saml
+from portal.sso.setup import settings as sso_settings
 from tests.sso.conftest import sso_events
 
 SCHEMA = "saml-schema-protocol-2.0.xsd"

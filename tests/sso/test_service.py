@@ -25,8 +25,8 @@ def test_complete_login_returns_user_target_and_attributes(sso_account, idp, adm
     db.session.commit()
     assert result.user.id == admin.id and result.next_url == "/admin/audit" and result.created is False
     assert result.groups == ["Eng", "Data Science"]
-    assert result.attributes[GROUP_ATTRIBUTE] == ["Eng", "Data Science"]
-    assert result.attributes["firstName"] == ["Jane"]
+    assert result.assertion.attributes[GROUP_ATTRIBUTE] == ["Eng", "Data Science"]
+    assert result.assertion.attributes["firstName"] == ["Jane"]
     assert db.session.get(PendingAuthnRequest, request.request_id) is None
 
 

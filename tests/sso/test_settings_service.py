@@ -197,7 +197,7 @@ def test_change_domain(account, other_account, valid_cert):
     assert domains.change_domain(account, "acme") == []
     for bad, message in (("ac", "3 to 63"), ("Acme_Corp", "lowercase"), ("login", "reserved"),
                          ("globex", "already used"), ("-acme", "hyphen")):
-        with pytest.raises(SettingsError, match=message):
+        with pytest.raises(FieldErrors, match=message):
             domains.change_domain(account, bad)
     assert domains.change_domain(account, " Acme-Corp ") == []
     db.session.commit()

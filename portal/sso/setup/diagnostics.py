@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from portal.audit import Event
 from portal.extensions import db
-from portal.models import Account, AuditEvent
+from portal.models import Account, AuditEvent, SsoTestResult
 
-LOGIN_EVENT = "sso.login"  # service.EVENT; not imported so the settings views need not load the ACS code
+
 RECENT_ATTEMPTS = 20
 
 
@@ -27,27 +28,24 @@ class Attempt:
     details: dict = field(default_factory=dict)
 
     @property
-    def iso_time(self) -> str:
-        return self.time.replace(microsecond=0).isoformat() + "Z"
-
-    @property
     def failed(self) -> bool:
         return self.outcome == "failure"
 
 
-def attempt(event: AuditEvent) -> Attempt:
-    """An audit event of an SSO attempt as an Attempt."""
-    details = event.details if isinstance(event.details, dict) else {}
+def attempt(row: AuditEvent | SsoTestResult) -> Attempt:
+    """An sso.login audit event, or a Test SSO result, as an Attempt."""
+    details = row.details if isinstance(row.details, dict) else {}
     sent = details.get("sent") if isinstance(details.get("sent"), dict) else {}
-    return Attempt(id=event.id, time=event.time, email=event.subject or sent.get("nameid") or "",
-                   outcome=event.outcome, reason=event.reason, reference=str(details.get("reference") or ""),
+    email = row.email if isinstance(row, SsoTestResult) else row.subject
+    return Attempt(id=row.id, time=row.time, email=email or sent.get("nameid") or "",
+                   outcome=row.outcome, reason=row.reason, reference=str(details.get("reference") or ""),
                    fix=str(details.get("fix") or ""), sent=sent, details=details)
 
 
 def recent_attempts(account: Account, limit: int = RECENT_ATTEMPTS) -> list[Attempt]:
     """The account's last limit SSO login attempts: failures first, then newest first."""
     events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.account_id == account.id, AuditEvent.event_type == LOGIN_EVENT)
+        AuditEvent.account_id == account.id, AuditEvent.event_type == Event.SSO_LOGIN.value)
         .order_by(AuditEvent.id.desc()).limit(limit))
     attempts = [attempt(e) for e in events]
     attempts.sort(key=lambda a: (not a.failed, -a.id))
