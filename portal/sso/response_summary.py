@@ -14,14 +14,10 @@ from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
 from portal.sso.setup.certs import fingerprint
+from portal.sso.xmlns import DS, NS, SAML
 
-NS = {
-    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
-    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
-    "ds": "http://www.w3.org/2000/09/xmldsig#",
-}
-ASSERTION = f"{{{NS['saml']}}}Assertion"  # anywhere in the document, as //saml:Assertion
-SIGNATURE = f"{{{NS['ds']}}}Signature"
+ASSERTION = f"{{{SAML}}}Assertion"  # anywhere in the document, as //saml:Assertion
+SIGNATURE = f"{{{DS}}}Signature"
 MAX_TEXT = 200
 MAX_ATTRIBUTES = 30
 MAX_VALUES = 30

@@ -9,13 +9,9 @@ from lxml import etree
 
 from portal.errors import ServiceError
 from portal.sso.setup.certs import CertificateError, CertificateInfo, parse_certificate
+from portal.sso.xmlns import BINDING_POST, BINDING_REDIRECT, MD, NS
 
 MAX_METADATA_BYTES = 1024 * 1024
-MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-BINDING_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-BINDING_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-NS = {"md": MD, "ds": DS}
 
 
 class MetadataError(ServiceError):
