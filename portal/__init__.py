@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import admin, auth, config, errors, security, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
+from portal.auth import sessions
 from portal.audit import cli as audit_cli
 from portal.config import ConfigError
 from portal.sso import setup as sso_setup
@@ -37,9 +38,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to open that page."
-    login_manager.login_message_category = "info"
     if app.config["PROXY_FIX"]:
         # Behind N trusted proxies: take client IP and scheme from X-Forwarded-*. SAML URLs
         # never depend on this: they are built from PORTAL_BASE_URL.
@@ -56,8 +54,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register(app)
     security.install(app)
+    sessions.install(app)
     app.jinja_env.globals["current_permissions"] = current_permissions
     app.jinja_env.filters["iso"] = iso  # ISO 8601 UTC for <time datetime>, the one time format
+    app.jinja_env.filters["device"] = sessions.device
     app.jinja_env.globals["url_rules"] = app.view_functions  # navigation shows only pages that exist
     return app
 

@@ -36,12 +36,16 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "SESSION_LIFETIME": 12 * 3600,  # absolute: a session ends this long after sign-in, whatever happens
+    "SESSION_IDLE_TIMEOUT": 2 * 3600,  # a session unused this long ends
+    "REMEMBER_LIFETIME": 14 * 86400,  # "Keep me signed in" starts new sessions for this long
     "PROXY_FIX": 0,  # number of trusted proxies in front of the portal (X-Forwarded-*)
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
 }
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
-                 "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH")
+                 "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
+                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME")
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -64,6 +68,9 @@ def check(app: Flask) -> None:
         cfg["AUDIT_RETENTION_DAYS"] = _as_int("AUDIT_RETENTION_DAYS", cfg["AUDIT_RETENTION_DAYS"])
     else:
         cfg["AUDIT_RETENTION_DAYS"] = None
+    for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME"):
+        if cfg[name] < 1:
+            raise ConfigError(f"PORTAL_{name} must be at least 1 second, got {cfg[name]}")
     cfg["BASE_URL"] = _base_url(str(cfg["BASE_URL"]))
     secure = cfg["BASE_URL"].startswith("https://")
     cfg["SESSION_COOKIE_SECURE"] = secure

@@ -78,7 +78,7 @@ def _with_team(domain: str, team_name: str, action: Callable) -> tuple:
     return action(account, team), team
 
 
-users_cli = PortalGroup("users", help="Create, list, deactivate and reactivate users.")
+users_cli = PortalGroup("users", help="Create, list, deactivate, reactivate and sign out users; break-glass admins.")
 
 
 @users_cli.command("create")
@@ -123,6 +123,32 @@ def users_reactivate(domain, email):
     """Reactivate a deactivated user."""
     user = run(lambda: _set_active(domain, email, True))
     click.echo(f"Reactivated {user.email}.")
+
+
+@users_cli.command("sign-out")
+@click.argument("domain")
+@click.argument("email")
+def users_sign_out(domain, email):
+    """End every session of a user on every server (at their next request); they can sign in again."""
+    def sign_out():
+        account = get_account(domain)
+        return users.sign_out_everywhere(account, users.get_user(account, email))
+    ended = run(sign_out)
+    click.echo(f"Signed {email.strip().lower()} out everywhere: {ended} session{'' if ended == 1 else 's'} ended.")
+
+
+@users_cli.command("break-glass")
+@click.argument("domain")
+@click.argument("email")
+@click.option("--on/--off", "on", required=True, help="Mark or unmark the Account admin as break-glass.")
+def users_break_glass(domain, email, on):
+    """Let an Account admin use their password while the account requires SSO (--on), or not (--off)."""
+    def change():
+        account = get_account(domain)
+        return users.set_break_glass(account, users.get_user(account, email), on)
+    changed = run(change)
+    state = "a break-glass admin" if on else "not a break-glass admin"
+    click.echo(f"{email.strip().lower()} is {'now ' if changed else 'already '}{state}.")
 
 
 def _set_active(domain: str, email: str, active: bool):

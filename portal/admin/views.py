@@ -10,6 +10,7 @@ from portal import audit
 from portal.admin.forms import AuditFilterForm, ConfirmForm, MemberForm, RoleForm, TeamForm
 from portal.audit import Event
 from portal.audit import log as audit_log
+from portal.auth import sessions
 from portal.directory import roles, teams, users
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -155,7 +156,8 @@ def _user_page(user: User, status: int = 200, role_form: RoleForm | None = None)
     role_form = role_form or RoleForm(prefix="role").with_roles(roles.list_roles(), user.roles)
     memberships = sorted(user.memberships, key=lambda m: (m.team.name_key, m.source))
     return render_template("admin/user.html", user=user, memberships=memberships, role_form=role_form,
-                           action=ConfirmForm()), status
+                           action=ConfirmForm(), sessions=sessions.list_for(user.id),
+                           is_admin=user.id in roles.account_admin_ids(current_user.account)), status
 
 
 @bp.post("/users/<int:user_id>/roles")
@@ -193,6 +195,31 @@ def _set_active(user: User, active: bool):
         elif changed is not None:
             flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
     return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+@require_permission(MANAGE_USERS)
+def sign_out_user(user_id):
+    user = get_owned_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        ended = apply(lambda: users.sign_out_everywhere(current_user.account, user, actor=_actor()))
+        if ended is not None:
+            flash(f"Signed {user.email} out everywhere ({ended} session{'' if ended == 1 else 's'} ended).",
+                  "success")
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/break-glass")
+@require_permission(MANAGE_USERS)
+def set_break_glass(user_id):
+    user = get_owned_or_404(User, user_id)
+    on = request.form.get("on") == "1"
+    if ConfirmForm().validate_on_submit() and apply(
+            lambda: users.set_break_glass(current_user.account, user, on, actor=_actor())):
+        flash(f"{user.email} is {'now' if on else 'no longer'} a break-glass admin.", "success")
+    return redirect(url_for("admin.user", user_id=user.id) + "#break-glass")
 
 
 # --- Role grants, the same for a team and a user -------------------------------------------------

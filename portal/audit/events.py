@@ -15,6 +15,7 @@ class Event(str, Enum):
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
     LOGIN_PASSWORD = "login.password"
+    LOGIN_PASSWORD_BREAK_GLASS = "login.password.break_glass"
     SSO_LOGIN = "sso.login"
     SSO_TEST = "sso.test"
     SSO_SETTINGS_UPDATED = "sso.settings_updated"
@@ -37,6 +38,9 @@ class Event(str, Enum):
     USER_REACTIVATED = "user.reactivated"
     USER_ROLE_GRANTED = "user.role_granted"
     USER_ROLE_REVOKED = "user.role_revoked"
+    USER_SIGNED_OUT = "user.signed_out"
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_BREAK_GLASS_CHANGED = "user.break_glass_changed"
 
 
 class Reason(str, Enum):
@@ -45,6 +49,7 @@ class Reason(str, Enum):
     LAST_ACCOUNT_ADMIN = "last_account_admin"  # the change would leave the account without an Account admin
     WRONG_PASSWORD = "wrong_password"
     USER_INACTIVE = "user_inactive"
+    SSO_REQUIRED = "sso_required"  # a correct password, but the account requires SSO
     TOO_MANY_GROUPS = "too_many_groups"  # sso.groups_truncated
     GROUP_ATTRIBUTE_MISSING = "group_attribute_missing"  # sso.group_sync_skipped: the safety rail held ...
     TOO_MANY_TEAM_REMOVALS = "too_many_team_removals"

@@ -1,14 +1,16 @@
-"""Blueprint "auth": password login, Log in with SSO, logout, dashboard."""
+"""Blueprint "auth": password login, Log in with SSO, logout, the dashboard and the user's own account page."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal.accounts.service import find_for_sso
-from portal.auth import sessions
-from portal.auth.forms import LoginForm, SsoStartForm
-from portal.auth.service import authenticate
-from portal.extensions import db, limiter
+from portal.auth import sessions, throttle
+from portal.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm, SsoStartForm
+from portal.auth.service import authenticate, requires_sso
+from portal.directory import users
+from portal.errors import ServiceError
+from portal.extensions import db
 from portal.models import normalise_email
 from portal.permissions import PERMISSIONS
 from portal.security import safe_next_path
@@ -16,30 +18,24 @@ from portal.security import safe_next_path
 bp = Blueprint("auth", __name__)
 
 
-def _login_email_key() -> str:
-    return "login-email:" + normalise_email(request.form.get("email"))
-
-
-def _login_failed(response) -> bool:
-    # Only failed attempts count towards the throttle; a success redirects.
-    return response.status_code == 200
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _config("LOGIN_LIMIT_PER_EMAIL"), key_func=_login_email_key, methods=["POST"],
-               deduct_when=_login_failed, per_method=True)
-@limiter.limit(lambda: _config("LOGIN_LIMIT_PER_IP"), methods=["POST"], deduct_when=_login_failed,
-               per_method=True)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.dashboard"))
-    form = LoginForm()
+    form = LoginForm()  # Flask-WTF reads a form or a JSON body alike: the email is always the parsed one
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        wait = throttle.hit(normalise_email(form.email.data), request.remote_addr or "")
+        if wait is not None:
+            return render_template("auth/login.html", form=form, throttled=True), 429, {"Retry-After": str(wait)}
+        outcome = authenticate(form.email.data, form.password.data)
         db.session.commit()  # keep the audit event of either outcome
-        if user is not None:
-            sessions.start(user, method="password", remember=form.remember.data)
+        if outcome.user is not None:
+            throttle.give_back()
+            sessions.start(outcome.user, method="password", remember=form.remember.data)
+            db.session.commit()
             return redirect(safe_next_path(request.args.get("next")) or url_for("auth.dashboard"))
+        if outcome.sso_required:
+            return render_template("auth/login.html", form=form, sso_required=outcome.account)
         form.password.errors.append("Wrong email or password.")
     return render_template("auth/login.html", form=form)
 
@@ -61,6 +57,7 @@ def login_sso():
 @login_required
 def logout():
     sessions.end()
+    db.session.commit()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -74,5 +71,68 @@ def dashboard():
                            labels=PERMISSIONS, teams=current_user.teams)
 
 
-def _config(name: str) -> str:
-    return current_app.config[name]
+@bp.get("/account")
+@login_required
+def account_page():
+    return _account_page()
+
+
+def _account_page(password_form: ChangePasswordForm | None = None, status: int = 200):
+    user = current_user._get_current_object()
+    return render_template("auth/account.html", sessions=sessions.list_for(user.id),
+                           current_session=sessions.current_session_id(), action=ConfirmForm(),
+                           password_form=password_form or ChangePasswordForm(),
+                           password_allowed=bool(user.password_hash) and not requires_sso(user)), status
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            ended = users.change_password(user, form.current_password.data, form.new_password.data,
+                                          keep_session_id=sessions.current_session_id())
+        except ServiceError as exc:
+            db.session.rollback()
+            form.current_password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Password changed. {_signed_out(ended)} on your other devices.", "success")
+            return redirect(url_for("auth.account_page"))
+    return _account_page(form, 422)
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if session_id == sessions.current_session_id():
+        sessions.end()
+        db.session.commit()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    if not sessions.end_one(current_user.id, session_id):
+        abort(404)
+    db.session.commit()
+    flash("Signed out that device.", "success")
+    return redirect(url_for("auth.account_page"))
+
+
+@bp.post("/account/sessions/end-all")
+@login_required
+def end_all_sessions():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()
+    users.sign_out_everywhere(user.account, user, actor=user)
+    sessions.end()  # this browser's session is already gone; forget its cookie too
+    db.session.commit()
+    flash("You are signed out everywhere, this browser included.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _signed_out(count: int) -> str:
+    return f"Signed out {count} session{'s' if count != 1 else ''}"

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal import audit
+from portal.auth import sessions
 from portal.audit import Event, Reason as AuditReason
 from portal.directory.roles import account_admin_ids, change_role, get_role
 from portal.errors import ServiceError
@@ -92,9 +93,43 @@ def set_active(account: Account, user: User, active: bool, actor=None) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
-    """Give user a new password (at least MIN_PASSWORD characters)."""
+    """Give user a new password (at least MIN_PASSWORD characters); every session of theirs ends."""
     check_password(password)
     user.set_password(password)
+    sessions.revoke_all(user.id)
+
+
+def change_password(user: User, current: str, new: str, *, keep_session_id: int | None) -> int:
+    """The user's own password change: checks the current one; every other session ends. Returns how many."""
+    if not user.check_password(current or ""):
+        raise ServiceError("The current password is wrong.")
+    check_password(new)
+    user.set_password(new)
+    ended = sessions.revoke_all(user.id, keep_session_id=keep_session_id)
+    audit.record(user.account, Event.USER_PASSWORD_CHANGED, actor=user, subject=user.email, sessions_ended=ended)
+    return ended
+
+
+def sign_out_everywhere(account: Account, user: User, actor=None) -> int:
+    """End every session and remember-me token of a user of account, on every server; returns how many ended."""
+    _own(account, user)
+    ended = sessions.revoke_all(user.id)
+    audit.record(account, Event.USER_SIGNED_OUT, actor=actor, subject=user.email, sessions_ended=ended)
+    return ended
+
+
+def set_break_glass(account: Account, user: User, on: bool, actor=None) -> bool:
+    """Mark (or unmark) an Account admin who may use their password while the account requires SSO."""
+    _own(account, user)
+    if on and user.id not in account_admin_ids(account):
+        raise ServiceError(f"{user.email} is not an active Account admin; only Account admins can be break-glass "
+                           "admins.")
+    if user.break_glass == on:
+        return False
+    user.break_glass = on
+    audit.record(account, Event.USER_BREAK_GLASS_CHANGED, actor=actor, subject=user.email,
+                 before={"break_glass": not on}, after={"break_glass": on})
+    return True
 
 
 def stamp_login(user: User, at: datetime) -> None:

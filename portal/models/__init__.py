@@ -2,13 +2,15 @@
 from portal.models.account import Account, AccountView, domain_problem, normalise_domain
 from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
+from portal.models.session import RememberToken, UserSession
 from portal.models.sso import (ClaimedEmailDomain, IdpCertificate, PendingAuthnRequest, SeenAssertion, SsoConfig,
                                SsoTestResult)
 from portal.models.user import (Role, Team, TeamMembership, User, UserRef, normalise_email, team_roles,
                                user_roles)
 
 __all__ = [
-    "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest", "Role",
-    "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User", "UserRef", "domain_problem", "normalise_domain",
-    "iso", "normalise_email", "team_roles", "user_roles", "utcnow",
+    "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
+    "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
+    "UserRef", "UserSession", "domain_problem", "iso", "normalise_domain", "normalise_email", "team_roles",
+    "user_roles", "utcnow",
 ]

@@ -46,6 +46,8 @@ class SsoConfig(db.Model):
     group_filter: Mapped[str | None] = mapped_column(String(1000))
     # Older Okta orgs send all groups joined in one value ("a, b; c").
     split_group_values: Mapped[bool] = mapped_column(default=False)
+    # Require SSO: the account's people cannot use a password (break-glass admins excepted) while SSO is on.
+    require_sso: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change so per-process caches of SAML settings know to reload.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -67,6 +67,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Break-glass: an Account admin who may still use their password while the account requires SSO.
+    break_glass: Mapped[bool] = mapped_column(default=False)
     created_via: Mapped[str] = mapped_column(String(16), default="password")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

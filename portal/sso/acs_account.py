@@ -49,7 +49,7 @@ class AcsAccount:
 # Model columns the ACS never reads, each a decision: a new column must be added to a snapshot or here.
 NOT_MIRRORED = {
     Account: {"created_at"},
-    SsoConfig: {"account_id", "updated_at"},
+    SsoConfig: {"account_id", "updated_at", "require_sso"},
     IdpCertificate: {"account_id", "sha1_fingerprint", "subject", "issuer", "serial", "not_before", "not_after",
                      "created_at"},
 }

@@ -151,6 +151,7 @@ class ValidatedAssertion:
     attributes: dict
     not_on_or_after: datetime
     session_index: str | None
+    session_not_on_or_after: datetime | None = None  # the IdP's AuthnStatement SessionNotOnOrAfter
 
 
 def build_authn_request(account: Account, relay_state: str) -> AuthnRedirect:
@@ -222,8 +223,13 @@ def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, re
     return ValidatedAssertion(
         assertion_id=assertion_id or "", nameid=nameid.get("Value") or "", nameid_format=nameid.get("Format") or "",
         attributes={k: [v if isinstance(v, str) else str(v) for v in vals] for k, vals in attributes.items()},
-        not_on_or_after=datetime.fromtimestamp(not_on_or_after, timezone.utc).replace(tzinfo=None),
-        session_index=response.get_session_index())
+        not_on_or_after=_utc(not_on_or_after),
+        session_index=response.get_session_index(),
+        session_not_on_or_after=_utc(response.get_session_not_on_or_after()))
+
+
+def _utc(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None) if timestamp else None
 
 
 def _check_profile(account: Account, response: OneLogin_Saml2_Response, acs_url: str, request_id: str) -> None:

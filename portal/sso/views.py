@@ -51,10 +51,11 @@ def callback(domain):
         return _failed(account, exc)
     except service.SsoError as exc:
         return _failed(account, exc)
+    if result.test_reference is None:
+        sessions.start(result.user, method="sso", not_after=result.assertion.session_not_on_or_after)
     db.session.commit()
     if result.test_reference is not None:
         return _test_result(result.test_reference)
-    sessions.start(result.user, method="sso")
     return redirect(result.next_url, code=303)
 
 

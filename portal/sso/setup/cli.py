@@ -38,6 +38,7 @@ def describe(account) -> dict:
         "idp_login_url": config.idp_login_url, "idp_issuer": config.idp_issuer,
         "auto_create_users": config.auto_create_users, "auto_create_groups": config.auto_create_groups,
         "group_filter": config.group_filter, "split_group_values": config.split_group_values,
+        "require_sso": config.require_sso,
         "version": config.version, "missing_for_enable": service.missing_for_enable(account),
         "certificates": [{"subject": c.subject, "issuer": c.issuer, "serial": c.serial,
                           "sha256_fingerprint": c.sha256_fingerprint, "sha1_fingerprint": c.sha1_fingerprint,
@@ -57,7 +58,7 @@ def show(domain, as_json):
         return
     for key in ("domain", "enabled", "sp_entity_id", "acs_url", "sp_initiation_url", "sp_metadata_url",
                 "idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
-                "split_group_values"):
+                "split_group_values", "require_sso"):
         value = data[key]
         click.echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
     if data["missing_for_enable"]:
@@ -85,13 +86,15 @@ def show(domain, as_json):
 @click.option("--split-group-values/--no-split-group-values", default=None,
               help="Split comma- or semicolon-separated group values.")
 @click.option("--enable/--disable", "enabled", default=None)
+@click.option("--require-sso/--no-require-sso", "require_sso", default=None,
+              help="People of the account cannot use a password (break-glass admins excepted).")
 def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, auto_create_users,
-         auto_create_groups, group_filter, split_group_values, enabled):
+         auto_create_groups, group_filter, split_group_values, enabled, require_sso):
     """Change the SSO settings of an account."""
     change = service.SettingsChange(
         idp_login_url=idp_login_url, idp_issuer=idp_issuer, auto_create_users=auto_create_users,
         auto_create_groups=auto_create_groups, group_filter=group_filter, split_group_values=split_group_values,
-        enabled=enabled,
+        enabled=enabled, require_sso=require_sso,
         replace_certificates=[_read(idp_cert, MAX_CERTIFICATE_BYTES)] if idp_cert else None,
         add_certificates=[_read(p, MAX_CERTIFICATE_BYTES) for p in add_certs],
         remove_fingerprints=list(remove_certs))

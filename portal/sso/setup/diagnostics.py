@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal.audit import Event
 from portal.extensions import db
-from portal.models import Account, AuditEvent, SsoTestResult
+from portal.models import Account, AuditEvent, SsoTestResult, User
 
 
 RECENT_ATTEMPTS = 20
@@ -50,3 +50,16 @@ def recent_attempts(account: Account, limit: int = RECENT_ATTEMPTS) -> list[Atte
     attempts = [attempt(e) for e in events]
     attempts.sort(key=lambda a: (not a.failed, -a.id))
     return attempts
+
+
+def break_glass_admins(account: Account) -> list[User]:
+    """The account's users marked break-glass (they may use a password while SSO is required)."""
+    return list(db.session.scalars(select(User).where(User.account_id == account.id, User.break_glass.is_(True))
+                                   .order_by(User.email)))
+
+
+def break_glass_logins(account: Account, limit: int = 10) -> list[AuditEvent]:
+    """The account's last break-glass password logins, newest first."""
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.account_id == account.id, AuditEvent.event_type == Event.LOGIN_PASSWORD_BREAK_GLASS.value)
+        .order_by(AuditEvent.id.desc()).limit(limit)))

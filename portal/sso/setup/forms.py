@@ -69,3 +69,8 @@ def uploaded(file_field, limit: int) -> bytes | None:
 
 class TestSsoForm(FlaskForm):
     """Only the CSRF token: Test SSO runs against the saved settings."""
+
+
+class RequireSsoForm(FlaskForm):
+    require_sso = BooleanField("Require SSO",
+                               description="Password login is refused for everyone but break-glass admins.")

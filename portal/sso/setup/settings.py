@@ -6,14 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import audit
 from portal.audit import Event
 from portal.config import is_loopback_host
+from portal.directory.roles import account_admin_ids
 from portal.errors import FieldErrors
 from portal.extensions import db
-from portal.models import Account, IdpCertificate, SsoConfig, domain_problem, utcnow
+from portal.models import Account, IdpCertificate, SsoConfig, SsoTestResult, User, domain_problem, utcnow
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
     parse_certificate
 from portal.sso.setup.metadata import parse_idp_metadata
@@ -28,9 +29,10 @@ LABELS = {
     "group_filter": "Group filter (regular expression)",
     "split_group_values": "Split comma- or semicolon-separated group values",
     "enabled": "SSO enabled",
+    "require_sso": "Require SSO",
 }
 SCALARS = ("idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
-           "split_group_values", "enabled")
+           "split_group_values", "enabled", "require_sso")
 
 
 class SettingsError(FieldErrors):
@@ -49,6 +51,7 @@ class SettingsChange:
     group_filter: str | None = None
     split_group_values: bool | None = None
     enabled: bool | None = None
+    require_sso: bool | None = None
     replace_certificates: list[str | bytes] | None = None
     add_certificates: list[str | bytes] = field(default_factory=list)
     remove_fingerprints: list[str] = field(default_factory=list)
@@ -158,6 +161,10 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
             verb = "SSO cannot be enabled yet" if "enabled" in outcome.changes else \
                 "SSO is enabled, so this would leave it incomplete (disable SSO first)"
             raise SettingsError({"enabled": f"{verb}. Missing: {', '.join(missing)}."})
+    if config.require_sso and "require_sso" in outcome.changes:
+        problem = require_sso_problem(account)
+        if problem:
+            raise SettingsError({"require_sso": problem})
     if outcome.changed:
         config.version = (config.version or 1) + 1
     if outcome.changes:
@@ -165,6 +172,25 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
                      changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()})
     outcome.warnings += expiry_warnings(account, now) if outcome.added else []
     return outcome
+
+
+def require_sso_problem(account: Account) -> str | None:
+    """Why turning on Require SSO could lock the account out (None when it is safe)."""
+    config = get_config(account)
+    if not config.enabled:
+        return "Turn on SSO (and test it) before requiring it: with SSO off nobody could sign in."
+    admins = account_admin_ids(account)
+    proven = admins and db.session.scalar(select(func.count()).select_from(User).where(
+        User.id.in_(admins), User.last_sso_login_at.is_not(None))) > 0
+    tested = db.session.scalar(select(func.count()).select_from(SsoTestResult).where(
+        SsoTestResult.account_id == account.id, SsoTestResult.outcome == "success")) > 0
+    break_glass = admins and db.session.scalar(select(func.count()).select_from(User).where(
+        User.id.in_(admins), User.break_glass.is_(True))) > 0
+    if proven or tested or break_glass:
+        return None
+    return ("No Account admin has signed in with SSO or passed Test SSO yet, and no Account admin is marked "
+            "break-glass, so requiring SSO could lock everyone out. Run Test SSO first, or mark a break-glass "
+            "admin on the Users page.")
 
 
 def import_metadata(account: Account, data: str | bytes, actor=None, now: datetime | None = None) -> Outcome:

@@ -17,7 +17,7 @@ from portal.sso.setup import diagnostics
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.setup.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, MetadataImportForm,
-                                    SsoSettingsForm, TestSsoForm, uploaded)
+                                    RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.urls import sp_urls
 
@@ -82,6 +82,18 @@ def remove_certificate(cert_id: int):
     return redirect(url_for("sso_setup.settings") + "#certificates")
 
 
+@bp.post("/require-sso")
+@require_permission(MANAGE_SSO)
+def require_sso():
+    account = current_user.account
+    form = RequireSsoForm()
+    if form.validate_on_submit():
+        change = service.SettingsChange(require_sso=form.require_sso.data)
+        if _save(lambda: service.apply(account, change, actor=_actor()), form, "require_sso"):
+            return redirect(url_for("sso_setup.settings") + "#require-sso")
+    return _page(account, require_form=form)
+
+
 @bp.post("/metadata")
 @require_permission(MANAGE_SSO)
 def import_metadata():
@@ -133,12 +145,15 @@ def _page(account, **forms):
                                                email_domains="\n".join(domains.claimed_email_domains(account))))
     forms.setdefault("certificate_form", CertificateAddForm(formdata=None))
     forms.setdefault("metadata_form", MetadataImportForm(formdata=None))
+    forms.setdefault("require_form", RequireSsoForm(formdata=None, obj=config))
     return render_template(
         "sso_setup/settings.html", account=account, config=config, urls=sp_urls(account.domain),
         certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),
         expiry_warnings=service.expiry_warnings(account, now), remove_form=CertificateRemoveForm(),
         now=now, warn_after=now + timedelta(days=EXPIRY_WARNING_DAYS), test_form=TestSsoForm(),
         attempts=diagnostics.recent_attempts(account), last_test=trial.last_result(account),
+        break_glass_admins=diagnostics.break_glass_admins(account),
+        break_glass_logins=diagnostics.break_glass_logins(account),
         configured_fingerprints={c.sha256_fingerprint for c in config.certificates}, **forms)
 
 
