@@ -1,14 +1,18 @@
 """Speed-ups for python3-saml 1.16.0, installed by create_app after a version check; same answers as stock.
 
 Three patches (each measured in README "Performance"): XSD compiled once per thread, XPath compiled once
-per thread, IdP certificates parsed into xmlsec keys once per process.
+per thread, IdP certificates parsed into xmlsec keys once per process. A fourth replaces the process-wide
+clock drift with one per validation, so threads validating at once never wait for each other.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 
 import xmlsec
@@ -20,12 +24,14 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 # The python3-saml releases whose code these patches were written against (and read: see each patch).
 SUPPORTED_VERSIONS = frozenset({"1.16.0"})
+DEFAULT_CLOCK_DRIFT = 300  # python3-saml's own OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT
 
 # What the patches replace, taken from the class dicts so uninstall() puts back the very same objects.
 _STOCK = {
     "validate_xml": OneLogin_Saml2_XML.__dict__["validate_xml"],
     "query": OneLogin_Saml2_XML.__dict__["query"],
     "xmlsec": saml_utils.xmlsec,
+    "drift": C.ALLOWED_CLOCK_DRIFT,
 }
 _stock_validate_xml = _STOCK["validate_xml"].__func__
 _stock_query = _STOCK["query"].__func__
@@ -60,6 +66,7 @@ def install() -> bool:
         OneLogin_Saml2_XML.validate_xml = staticmethod(_validate_xml)
         OneLogin_Saml2_XML.query = staticmethod(_query)
         saml_utils.xmlsec = _XmlsecForPythonSaml()
+        C.ALLOWED_CLOCK_DRIFT = _DRIFT
         _installed = True
         return True
 
@@ -71,6 +78,8 @@ def uninstall() -> None:
         OneLogin_Saml2_XML.validate_xml = _STOCK["validate_xml"]
         OneLogin_Saml2_XML.query = _STOCK["query"]
         saml_utils.xmlsec = _STOCK["xmlsec"]
+        if C.ALLOWED_CLOCK_DRIFT is _DRIFT:
+            C.ALLOWED_CLOCK_DRIFT = _STOCK["drift"]
         _installed = False
 
 
@@ -85,6 +94,86 @@ def clear_caches() -> None:
     _xpaths.__dict__.clear()
     with _keys_lock:
         _keys.clear()
+
+
+# --- Clock drift per validation ------------------------------------------------------------------
+# python3-saml 1.16.0 reads its allowed clock drift from a class attribute, in exactly two places
+# (response.py, validate_timestamps): `now() + ALLOWED_CLOCK_DRIFT` and `parse(...) + ALLOWED_CLOCK_DRIFT`.
+# With the patches installed that attribute is _DRIFT, which answers with the skew of the validation
+# running in the current context (thread or task), so validations with different skews run side by side.
+# On any other version nobody has read how the attribute is used (a timedelta(seconds=...) would raise
+# on _DRIFT and every login would be refused), so clock_skew() falls back to setting it to a plain int
+# under a lock: one validation at a time per process, but the skew is always honoured.
+
+_skew: contextvars.ContextVar[int] = contextvars.ContextVar("saml_clock_skew", default=DEFAULT_CLOCK_DRIFT)
+_stock_drift_lock = threading.Lock()
+
+
+class _ClockDrift:
+    """Stands in for OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT: the current validation's skew, in seconds."""
+    __slots__ = ()
+
+    def __int__(self) -> int:
+        return _skew.get()
+
+    __index__ = __int__
+
+    def __add__(self, other):
+        return _skew.get() + other
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return _skew.get() - other
+
+    def __rsub__(self, other):
+        return other - _skew.get()
+
+    def __eq__(self, other):
+        return _skew.get() == other
+
+    def __ne__(self, other):
+        return _skew.get() != other
+
+    def __lt__(self, other):
+        return _skew.get() < other
+
+    def __le__(self, other):
+        return _skew.get() <= other
+
+    def __gt__(self, other):
+        return _skew.get() > other
+
+    def __ge__(self, other):
+        return _skew.get() >= other
+
+    def __hash__(self) -> int:
+        return hash(_skew.get())
+
+    def __repr__(self) -> str:
+        return f"<clock drift of this validation: {_skew.get()} s>"
+
+
+_DRIFT = _ClockDrift()
+
+
+@contextmanager
+def clock_skew(seconds: int) -> Iterator[None]:
+    """Inside the block python3-saml's timestamp checks in this context allow `seconds` of clock difference."""
+    if C.ALLOWED_CLOCK_DRIFT is _DRIFT:
+        token = _skew.set(int(seconds))
+        try:
+            yield
+        finally:
+            _skew.reset(token)
+        return
+    with _stock_drift_lock:  # stock path (see above): the class attribute is shared by every thread
+        previous = C.ALLOWED_CLOCK_DRIFT
+        C.ALLOWED_CLOCK_DRIFT = int(seconds)
+        try:
+            yield
+        finally:
+            C.ALLOWED_CLOCK_DRIFT = previous
 
 
 # --- Compiled XSD, once per thread ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 """python3-saml speed-ups (portal/sso/saml_speedups.py) and the per-process caches of the ACS: the same answers
-as stock python3-saml, installed by create_app only on the version they were written for, compiled XSD and
-XPath per thread, IdP certificates parsed into xmlsec keys once."""
+as stock python3-saml, installed by create_app only on the version they were written for, a clock skew per
+validation, compiled XSD and XPath per thread, IdP certificates parsed into xmlsec keys once."""
 from __future__ import annotations
 
 import copy
@@ -15,6 +15,7 @@ import xmlsec
 from lxml import etree
 from onelogin.saml2 import utils as saml_utils
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal import create_app
@@ -198,7 +199,12 @@ def test_unsupported_version_warns_once_and_leaves_python3_saml_stock(flow, admi
     assert len(caught) == 1
     assert "python3-saml 1.17.0" in str(caught[0].message) and "stock (slower)" in str(caught[0].message)
     assert is_stock() and not saml_speedups.is_installed()
-    assert flow.login().status_code == 303  # the stock path still signs people in
+    # The stock path still signs people in, and still honours the clock skew (under its lock).
+    assert flow.login().status_code == 303
+    request = flow.start()
+    assert outcome(flow.account, flow.respond(request, not_before=_now(seconds=30)), request.request_id,
+                   0)[1] == "not_yet_valid"
+    assert is_stock() and C.ALLOWED_CLOCK_DRIFT == 300
 
 
 def test_missing_version_is_unsupported(monkeypatch, speedups_restored):
@@ -209,6 +215,56 @@ def test_missing_version_is_unsupported(monkeypatch, speedups_restored):
     with pytest.warns(RuntimeWarning, match="version unknown"):
         assert saml_speedups.install() is False
     assert is_stock()
+
+
+# --- Clock skew per validation, no lock ----------------------------------------------------------
+
+def test_two_threads_validate_with_their_own_clock_skew_at_the_same_time(app, flow, monkeypatch):
+    """Both validations are inside python3-saml's timestamp check at once; each sees its own skew."""
+    assert saml_speedups.is_installed()
+    request = flow.start()
+    early = _now(seconds=120)  # too early without skew, fine with 600 s
+    work = {}
+    for skew in (0, 600):
+        data = {"post_data": post_form(flow.respond(request, not_before=early))}
+        work[skew] = (saml.parse_response(flow.account, data), data)
+    assert flow.account.domain  # loaded here: the threads never touch the test's database session
+    barrier = threading.Barrier(2, timeout=10)
+    check_timestamps = OneLogin_Saml2_Response.validate_timestamps
+
+    def meet_then_check(self, *args, **kwargs):
+        barrier.wait()  # neither reads the drift before both have set theirs; a lock would never get here
+        return check_timestamps(self, *args, **kwargs)
+
+    monkeypatch.setattr(OneLogin_Saml2_Response, "validate_timestamps", meet_then_check)
+    results = {}
+
+    def validate(skew):
+        response, data = work[skew]
+        with app.app_context():
+            try:
+                results[skew] = saml.validate(flow.account, response, data, request.request_id, skew).nameid
+            except saml.Rejected as exc:
+                results[skew] = (exc.reason.value, exc.problem)
+
+    threads = [threading.Thread(target=validate, args=(skew,)) for skew in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results[0][0] == "not_yet_valid", results
+    assert results[600] == "admin@acme.test", results
+    assert C.ALLOWED_CLOCK_DRIFT == saml_speedups.DEFAULT_CLOCK_DRIFT  # each call's skew was reset
+
+
+def test_clock_skew_is_reset_after_a_failed_validation(flow):
+    request = flow.start()
+    assert outcome(flow.account, flow.respond(request, now=_now(hours=1)), request.request_id, 7)[1] == "not_yet_valid"
+    assert int(C.ALLOWED_CLOCK_DRIFT) == 300 and C.ALLOWED_CLOCK_DRIFT + 1 == 301 and 1 + C.ALLOWED_CLOCK_DRIFT == 301
+    with saml_speedups.clock_skew(5):
+        assert 10 + C.ALLOWED_CLOCK_DRIFT == 15 and C.ALLOWED_CLOCK_DRIFT - 1 == 4 and 10 - C.ALLOWED_CLOCK_DRIFT == 5
+        assert C.ALLOWED_CLOCK_DRIFT < 6 and C.ALLOWED_CLOCK_DRIFT >= 5 and [0] * 9 == [0] * (4 + C.ALLOWED_CLOCK_DRIFT)
+    assert C.ALLOWED_CLOCK_DRIFT == 300
 
 
 # --- Per-process caches ----------------------------------------------------------------------------
