@@ -208,9 +208,11 @@ def test_unsupported_version_warns_once_and_leaves_python3_saml_stock(flow, admi
 
 
 def test_missing_version_is_unsupported(monkeypatch, speedups_restored):
+    def not_installed(name):
+        raise saml_speedups.metadata.PackageNotFoundError(name)
+
     saml_speedups.uninstall()
-    monkeypatch.setattr(saml_speedups.metadata, "version", lambda name: (_ for _ in ()).throw(
-        saml_speedups.metadata.PackageNotFoundError(name)))
+    monkeypatch.setattr(saml_speedups.metadata, "version", not_installed)
     monkeypatch.setattr(saml_speedups, "_warned", False)
     with pytest.warns(RuntimeWarning, match="version unknown"):
         assert saml_speedups.install() is False
