@@ -18,6 +18,7 @@ from portal.sso.setup import cli as sso_cli
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import iso
 from portal.permissions import current_permissions
+from portal.sso import saml_speedups
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -25,7 +26,7 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the portal: config, extensions, blueprints, CLI, error handlers."""
+    """Build the portal: config, extensions, speed-ups, blueprints, CLI, error handlers."""
     instance_path = (test_config or {}).get("INSTANCE_PATH")  # tests use a temporary folder
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     config.load(app, test_config)
@@ -43,6 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # never depend on this: they are built from PORTAL_BASE_URL.
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    saml_speedups.install()  # python3-saml patches, only on the version they were written for
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(sso.bp)

@@ -1,17 +1,16 @@
-"""The only module that imports python3-saml: settings, AuthnRequest, response validation, SP metadata."""
+"""The only module that uses python3-saml (saml_speedups only patches it): settings, AuthnRequest, response
+validation, SP metadata."""
 from __future__ import annotations
 
 import base64
 import binascii
 import copy
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-import xmlsec
 from flask import current_app
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
@@ -19,12 +18,11 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
-from onelogin.saml2 import utils as saml_utils
-from onelogin.saml2 import xml_utils
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.models import Account, SsoConfig
+from portal.sso import saml_speedups
 from portal.sso.reasons import Reason
 from portal.sso.urls import sp_urls
 
@@ -122,9 +120,6 @@ _CODES = {
     VE.EMPTY_NAMEID: Reason.NAMEID_NOT_EMAIL,
     **{code: Reason.SIGNATURE_INVALID for code in _SIGNATURE_CODES},
 }
-# python3-saml reads its clock drift from a class attribute; the lock keeps one app's setting
-# from changing another thread's validation half-way.
-_DRIFT_LOCK = threading.Lock()
 
 
 class Rejected(Exception):
@@ -199,8 +194,9 @@ def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, re
     """Strict python3-saml validation, then the profile checks it leaves out; Rejected on any failure."""
     acs_url = sp_urls(account.domain).acs_url
     data = {**data, **_url_parts(acs_url)}
-    with _DRIFT_LOCK:
-        C.ALLOWED_CLOCK_DRIFT = clock_skew
+    # python3-saml reads its clock drift from a class attribute; clock_skew() makes it this call's
+    # (a context variable when the speed-ups are installed, the attribute under a lock otherwise).
+    with saml_speedups.clock_skew(clock_skew):
         try:
             response.is_valid(data, request_id=request_id, raise_exceptions=True)
         except VE as exc:
@@ -318,107 +314,10 @@ def _settings(account: Account) -> OneLogin_Saml2_Settings:
 
 
 def clear_caches() -> None:
-    """Forget every cached settings object, certificate key and compiled schema of this process."""
+    """Forget every cached settings object of this process, and the speed-ups' keys, schemas and XPaths."""
     with _settings_lock:
         _settings_cache.clear()
-    _schemas.__dict__.clear()
-    _xpaths.__dict__.clear()
-    _keys.clear()
-
-
-_schemas = threading.local()  # lxml validators keep per-call error state: one per thread, never shared
-_SCHEMA_DIR = os.path.join(os.path.dirname(xml_utils.__file__), "schemas")
-
-
-def _validate_xml(xml, schema, debug=False):
-    """OneLogin_Saml2_XML.validate_xml, but compiling each XSD once per thread instead of on every call.
-
-    python3-saml re-reads and recompiles the SAML protocol schema (and everything it imports) on every
-    strict validation: about half the cost of validating a response. Same results: the validated
-    element, or 'unloaded_xml' / 'invalid_xml'.
-    """
-    assert isinstance(schema, str)
-    try:
-        xml = OneLogin_Saml2_XML.to_etree(xml)
-    except Exception:  # noqa: BLE001 - as python3-saml: anything unparsable is "unloaded"
-        return "unloaded_xml"
-    validator = _schemas.__dict__.get(schema)
-    if validator is None:
-        validator = OneLogin_Saml2_XML._schema_class(etree.parse(os.path.join(_SCHEMA_DIR, schema)))
-        _schemas.__dict__[schema] = validator
-    if not validator.validate(xml):
-        return "invalid_xml"
-    return xml
-
-
-_stock_validate_xml = OneLogin_Saml2_XML.validate_xml
-OneLogin_Saml2_XML.validate_xml = staticmethod(_validate_xml)
-
-XPATH_CACHE_SIZE = 256  # python3-saml's expressions are fixed strings (values go in $tagid): a few dozen
-_xpaths = threading.local()  # compiled XPath objects are not shared between threads
-
-
-def _query(dom, query, context=None, tagid=None):
-    """OneLogin_Saml2_XML.query, but each XPath expression is compiled once per thread, not on every call.
-
-    A login runs some fifty queries; lxml's element.xpath() compiles its expression every time.
-    """
-    source = dom if context is None else context
-    compiled = _xpaths.__dict__.get(query)
-    if compiled is None:
-        compiled = etree.XPath(query, namespaces=C.NSMAP)
-        if len(_xpaths.__dict__) < XPATH_CACHE_SIZE:
-            _xpaths.__dict__[query] = compiled
-    if tagid is None:
-        return compiled(source)
-    return compiled(source, tagid=tagid)
-
-
-OneLogin_Saml2_XML.query = staticmethod(_query)
-
-
-KEY_CACHE_SIZE = 256  # certificates; an account rotating keys has two or three
-_keys: OrderedDict[tuple, xmlsec.Key] = OrderedDict()
-_keys_lock = threading.Lock()
-
-
-class _CachedKeys:
-    """xmlsec.Key as python3-saml's signature check sees it: from_memory parses each certificate once.
-
-    python3-saml turns the IdP's PEM certificate into an xmlsec key for every signature it checks (two per
-    Okta response). A key is only ever read: assigning it to a signature context duplicates it (python-xmlsec
-    SignatureContext.key), so one parsed key can serve every request and thread.
-    """
-
-    def from_memory(self, data, format, password=None):  # noqa: A002 - xmlsec's own argument name
-        if format != xmlsec.KeyFormat.CERT_PEM or not isinstance(data, (str, bytes)):
-            return xmlsec.Key.from_memory(data, format, password)  # only public certificates are kept
-        cache_key = (data, int(format), password)
-        with _keys_lock:
-            key = _keys.get(cache_key)
-            if key is not None:
-                _keys.move_to_end(cache_key)
-                return key
-        key = xmlsec.Key.from_memory(data, format, password)
-        with _keys_lock:
-            _keys[cache_key] = key
-            while len(_keys) > KEY_CACHE_SIZE:
-                _keys.popitem(last=False)
-        return key
-
-    def __getattr__(self, name):
-        return getattr(xmlsec.Key, name)
-
-
-class _XmlsecForPythonSaml:
-    """The xmlsec module, but for Key.from_memory (above); installed only in python3-saml's utils module."""
-    Key = _CachedKeys()
-
-    def __getattr__(self, name):
-        return getattr(xmlsec, name)
-
-
-saml_utils.xmlsec = _XmlsecForPythonSaml()
+    saml_speedups.clear_caches()
 
 
 def _url_parts(url: str) -> dict:
