@@ -3,20 +3,32 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
+# GET pages that send the browser off the portal (to an IdP): never a place to land after signing in.
+OFF_SITE_ENDPOINTS = frozenset({"sso.start"})
+
+
 def safe_next_path(target: str | None) -> str | None:
-    """target if it is a path inside the portal, else None (no open redirects)."""
+    """target if it is a path inside the portal whose page stays inside it, else None (no open redirects)."""
     if not target or len(target) > 2000 or any(ch in target for ch in "\\\r\n\t\x00"):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    return target
+    try:
+        endpoint, _args = current_app.url_map.bind("portal.invalid").match(parts.path, method="GET")
+    except (NotFound, MethodNotAllowed):
+        return target  # no page there: a harmless 404 or 405 inside the portal
+    except RequestRedirect:
+        return None  # e.g. a trailing slash: the page it redirects to is not checked here, so refuse
+    return None if endpoint in OFF_SITE_ENDPOINTS else target
 
 
 def install(app: Flask) -> None:

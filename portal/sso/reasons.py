@@ -25,6 +25,7 @@ class Reason(str, Enum):
     REQUEST_UNKNOWN_OR_USED = "request_unknown_or_used"
     REQUEST_EXPIRED = "request_expired"
     REPLAYED_ASSERTION = "replayed_assertion"
+    BROWSER_MISMATCH = "browser_mismatch"
     NAMEID_NOT_EMAIL = "nameid_not_email"
     USER_NOT_FOUND = "user_not_found"
     USER_IN_OTHER_ACCOUNT = "user_in_other_account"
@@ -78,6 +79,8 @@ _USER = {
     Reason.REQUEST_UNKNOWN_OR_USED: "This sign-in link was already used or is unknown. Start the login again.",
     Reason.REQUEST_EXPIRED: "The sign-in took too long and expired. Start the login again.",
     Reason.REPLAYED_ASSERTION: "This sign-in response was already used. Start the login again.",
+    Reason.BROWSER_MISMATCH: "This sign-in was not started in this browser. Start the login again here: "
+                             "“Log in with SSO” on the login page.",
     Reason.NAMEID_NOT_EMAIL: "Your identity provider did not send your email address. " + _CONTACT,
     Reason.USER_NOT_FOUND: "There is no user with your email address in this account. " + _CONTACT,
     Reason.USER_IN_OTHER_ACCOUNT: "Your email address belongs to a user of another account, so it cannot sign in "
@@ -128,6 +131,11 @@ _FIX = {
                             "the SP Initiation URL {sp_initiation_url}.",
     Reason.REPLAYED_ASSERTION: "The same assertion (ID {received_assertion_id}) was posted again. A browser re-post is "
                                "harmless; otherwise someone may be replaying a captured response.",
+    Reason.BROWSER_MISMATCH: "The response answers a login that was started in another browser (InResponseTo "
+                             "{received_in_response_to}), or the browser dropped the portal's short-lived sign-in "
+                             "cookie. A user who opens the SSO link in one browser and finishes in another only needs "
+                             "to start again; otherwise someone tried to sign a person into another account's session "
+                             "(login CSRF) and the portal refused it.",
     Reason.NAMEID_NOT_EMAIL: "Okta sent NameID `{received_nameid}` in format `{received_nameid_format}`; the portal "
                              "needs an email address in format "
                              "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`. In the Okta application set "

@@ -17,7 +17,7 @@ from portal.errors import PortalError, ServiceError
 from portal.extensions import db
 from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User, UserRef, iso, utcnow
 from portal.security import safe_next_path
-from portal.sso import saml, trial
+from portal.sso import binding, saml, trial
 from portal.sso.reasons import Reason, new_reference
 from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls
@@ -77,8 +77,8 @@ def sso_ready(account: AccountView) -> bool:
 
 
 def start_login(account: AccountView, next_target: str | None = None, now: datetime | None = None,
-                test_by: User | None = None) -> str:
-    """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to.
+                test_by: User | None = None) -> saml.AuthnRedirect:
+    """Build and store an AuthnRequest for account; return the IdP URL to redirect the browser to, and its ID.
 
     test_by: the admin running Test SSO; the request then works with SSO turned off, and its
     response is only reported on (see trial.py), never a login.
@@ -96,7 +96,7 @@ def start_login(account: AccountView, next_target: str | None = None, now: datet
                                        expires_at=now + timedelta(seconds=ttl), next_url=target,
                                        test_by_user_id=test_by.id if test_by is not None else None))
     db.session.flush()
-    return authn.url
+    return authn
 
 
 def refuse(account: AccountView, reason: Reason, status: int = 400, **details) -> SsoError:
@@ -104,9 +104,12 @@ def refuse(account: AccountView, reason: Reason, status: int = 400, **details) -
     return _audit_refusal(_Attempt(account, utcnow()), _Refused(reason, status, **details))
 
 
-def complete_login(account: AccountView, request_data: dict, now: datetime | None = None) -> LoginResult:
+def complete_login(account: AccountView, request_data: dict, now: datetime | None = None,
+                   browser: frozenset[str] | None = None) -> LoginResult:
     """Validate an IdP response posted to account's ACS, then find or create its user (caller commits).
 
+    browser: the binding tags the posting browser holds (sso/binding.py); the response must answer a login
+    this browser started. None skips that check (plain-http try-out, where no such cookie can exist).
     A response to a Test SSO request passes every same check but only reports (LoginResult.test_reference).
     A refusal leaves nothing of the login but its audit event: its writes happen in a savepoint, rolled
     back before the refusal is audited (the caller's own work in the transaction is left alone).
@@ -114,7 +117,7 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     attempt = _Attempt(account, now or utcnow())
     savepoint = db.session.begin_nested()
     try:
-        result = _complete(attempt, request_data)
+        result = _complete(attempt, request_data, browser)
     except _Refused as refused:
         savepoint.rollback()
         raise _audit_refusal(attempt, refused) from None
@@ -122,7 +125,7 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     return result
 
 
-def _complete(attempt: _Attempt, request_data: dict) -> LoginResult:
+def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | None) -> LoginResult:
     account = attempt.account
     if not idp_fields_complete(account):
         raise _Refused(Reason.SSO_DISABLED)
@@ -143,6 +146,8 @@ def _complete(attempt: _Attempt, request_data: dict) -> LoginResult:
             raise _Refused(Reason.SSO_DISABLED)
     if attempt.request_id is None:
         raise _Refused(Reason.UNSOLICITED_RESPONSE, problem="the Response has no InResponseTo")
+    if browser is not None and binding.tag(attempt.request_id) not in browser:
+        raise _Refused(Reason.BROWSER_MISMATCH)
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, attempt.request_id, skew)

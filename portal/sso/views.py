@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.auth import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
-from portal.sso import acs_account, saml, service
+from portal.sso import acs_account, binding, saml, service
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -24,11 +24,12 @@ def get_account_or_404(domain: str) -> Account:
 def start(domain):
     account = get_account_or_404(domain)
     try:
-        url = service.start_login(account, request.args.get("next"))
+        authn = service.start_login(account, request.args.get("next"))
     except service.SsoError:
         return render_template("sso/unavailable.html", account=account), 409
     db.session.commit()
-    return redirect(url)
+    return binding.set_cookie(redirect(authn.url), account.domain, authn.request_id,
+                              request.cookies.get(binding.COOKIE))
 
 
 @bp.post("/login/saml/<domain>/callback")
@@ -44,7 +45,8 @@ def callback(domain):
         if (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
         data = saml.request_data(request)
-        result = service.complete_login(account, data)
+        browser = binding.proofs(request.cookies.get(binding.COOKIE))
+        result = service.complete_login(account, data, browser=browser)
     except RequestEntityTooLarge:
         exc = service.refuse(account, Reason.RESPONSE_TOO_LARGE, status=413,
                              received_bytes=request.content_length or "unknown")

@@ -17,7 +17,7 @@ def _acs_data(xml: str) -> dict:
 
 
 def test_complete_login_returns_user_target_and_attributes(sso_account, idp, admin):
-    url = service.start_login(sso_account, "/admin/audit")
+    url = service.start_login(sso_account, "/admin/audit").url
     db.session.commit()
     request = idp.receive(service.saml.sp_metadata(sso_account), url)
     xml = idp.response(request, "admin@acme.test", groups=["Eng", "Data Science"])
@@ -31,7 +31,7 @@ def test_complete_login_returns_user_target_and_attributes(sso_account, idp, adm
 
 
 def test_no_groups_attribute_gives_empty_groups(sso_account, idp, admin):
-    url = service.start_login(sso_account, None)
+    url = service.start_login(sso_account, None).url
     request = idp.receive(service.saml.sp_metadata(sso_account), url)
     result = service.complete_login(sso_account, _acs_data(idp.response(request, "admin@acme.test", groups=())))
     assert result.groups == [] and result.next_url == "/"
@@ -44,7 +44,7 @@ def test_start_login_refuses_when_sso_is_off(account):
 
 
 def test_failure_raises_sso_error_with_reference(sso_account, idp):
-    url = service.start_login(sso_account, None)
+    url = service.start_login(sso_account, None).url
     request = idp.receive(service.saml.sp_metadata(sso_account), url)
     with pytest.raises(service.SsoError) as info:
         service.complete_login(sso_account, _acs_data(idp.response(request, "nobody@acme.test")))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts import domains
@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
-from portal.sso import trial
+from portal.sso import binding, trial
 from portal.sso.setup import diagnostics
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
@@ -166,14 +166,15 @@ def test_sso():
         flash("The form expired; press Test SSO again.", "error")
         return redirect(url_for("sso_setup.settings") + "#test-sso")
     try:
-        url = login_service.start_login(account, test_by=_actor())
+        authn = login_service.start_login(account, test_by=_actor())
     except login_service.SsoError:
         db.session.rollback()
         missing = ", ".join(service.missing_for_enable(account)) or "the IdP settings"
         flash(f"Test SSO needs the IdP settings first. Fill in: {missing}.", "error")
         return redirect(url_for("sso_setup.settings") + "#test-sso")
     db.session.commit()
-    return redirect(url)
+    return binding.set_cookie(redirect(authn.url), account.domain, authn.request_id,
+                              request.cookies.get(binding.COOKIE))
 
 
 @bp.get("/test/<reference>")
