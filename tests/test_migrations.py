@@ -9,7 +9,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import Role
 from portal.permissions import PREDEFINED_ROLES
-from tests.servers import scratch_database
+from devtools.servers import scratch_database
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, flask, free_port, portal_env, scratch_database, start_gunicorn, stop
+from devtools.servers import ROOT, flask, free_port, portal_env, scratch_database, start_gunicorn, stop
 
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT = ROOT / "test-output" / "e2e"

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.load.harness import make_portal, rss_kib
+from devtools.harness import make_portal, rss_kib
 from tests.load.proxy import Forwarder
 
 pytestmark = pytest.mark.load

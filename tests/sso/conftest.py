@@ -11,7 +11,7 @@ from portal.models import AuditEvent, IdpCertificate
 from portal.sso import saml
 from portal.sso.certs import parse_certificate
 from portal.sso.settings import certificate_row
-from tests.idp import KeyPair, TestIdp, make_keypair, post_form
+from devtools.saml_idp import KeyPair, TestIdp, make_keypair, post_form
 
 
 def add_certificate(account, pem: str) -> IdpCertificate:

@@ -14,7 +14,7 @@ from portal import audit
 from portal.extensions import db
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, summarize
 from tests.conftest import csrf_token, login
-from tests.idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
+from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from tests.sso.conftest import sso_events
 
 SETTINGS = "/settings/security/sso"

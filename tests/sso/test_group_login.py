@@ -70,7 +70,7 @@ def test_group_attribute_repeated_as_several_elements(flow, account):
     config = account.sso_config
     config.auto_create_users = config.auto_create_groups = True
     db.session.commit()
-    from tests.idp import GROUP_ATTRIBUTE
+    from devtools.saml_idp import GROUP_ATTRIBUTE
 
     response = flow.login("lee@acme.test", groups=["Support"], attributes={GROUP_ATTRIBUTE: ["Sales"]})
     assert response.status_code == 303

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import PendingAuthnRequest, User
-from tests.idp import NAMEID_FORMAT_EMAILADDRESS
+from devtools.saml_idp import NAMEID_FORMAT_EMAILADDRESS
 from tests.sso.conftest import sso_events
 
 
@@ -152,7 +152,7 @@ def test_acs_is_csrf_exempt_but_other_posts_are_not(app, flow, admin):
 
 
 def _form(xml):
-    from tests.idp import post_form
+    from devtools.saml_idp import post_form
 
     return post_form(xml)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import SeenAssertion, User
-from tests.idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
+from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from tests.sso.conftest import assert_refused, sso_events
 
 NEW_EMAIL = "new.person@acme.test"

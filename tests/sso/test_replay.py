@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.models import PendingAuthnRequest, SeenAssertion, User
-from tests.idp import TestIdp, post_form
+from devtools.saml_idp import TestIdp, post_form
 from tests.sso.conftest import Flow, add_certificate, assert_refused, configure_sso, sso_events
 
 

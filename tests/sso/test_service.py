@@ -8,7 +8,7 @@ from portal.models import PendingAuthnRequest
 from portal.sso import service
 from portal.sso.provisioning import name_from_attributes
 from portal.sso.reasons import Reason
-from tests.idp import GROUP_ATTRIBUTE, post_form
+from devtools.saml_idp import GROUP_ATTRIBUTE, post_form
 
 
 def _acs_data(xml: str) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AuditEvent, PendingAuthnRequest, SeenAssertion, Team, TeamMembership, User
 from tests.conftest import csrf_token, login
-from tests.idp import post_form
+from devtools.saml_idp import post_form
 from tests.sso.conftest import configure_sso, sso_events
 
 SETTINGS = "/settings/security/sso"
