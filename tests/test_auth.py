@@ -4,11 +4,11 @@ import pytest
 from flask import Blueprint
 from sqlalchemy import select
 
+from portal import create_app
 from portal.extensions import db
 from portal.models import AuditEvent, Role
 from portal.permissions import MANAGE_TEAMS, get_owned_or_403, require_permission
-from portal import create_app
-from tests.conftest import PASSWORD, PortalClient, csrf_token, login, make_config
+from tests.helpers import PASSWORD, PortalClient, csrf_token, login, make_config
 
 
 def test_anonymous_dashboard_redirects_to_login(client):

@@ -2,7 +2,7 @@
 import re
 
 from portal import create_app
-from tests.conftest import make_config
+from tests.helpers import make_config
 
 PUBLIC = {"static", "auth.login", "auth.login_sso", "auth.logout", "auth.dashboard", "sso.start", "sso.callback",
           "sso.metadata"}

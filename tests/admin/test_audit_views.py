@@ -9,7 +9,7 @@ from datetime import datetime
 
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.admin.test_audit_log import add_event
+from tests.admin.helpers import add_event
 
 
 def test_admin_sees_events_newest_first_with_all_columns(admin_client, account, admin):

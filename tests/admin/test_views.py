@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Role, Team, User
-from tests.admin.helpers import make_team
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, login, make_team
 
 
 def test_teams_page_lists_source_members_roles(admin_client, account, member):

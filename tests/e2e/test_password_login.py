@@ -1,7 +1,7 @@
 """A person logs in with a password in a real browser against gunicorn."""
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

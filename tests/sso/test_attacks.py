@@ -9,7 +9,7 @@ from lxml import etree
 
 from portal.models import User
 from portal.sso.certs import parse_certificate
-from tests.sso.conftest import assert_refused, last_failure
+from tests.sso.helpers import assert_refused, last_failure
 
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol", "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
       "ds": "http://www.w3.org/2000/09/xmldsig#"}

@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 from markupsafe import escape
 
+from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from portal import audit
 from portal.extensions import db
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, summarize
-from tests.conftest import csrf_token, login
-from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
-from tests.sso.conftest import sso_events
+from tests.helpers import csrf_token, login
+from tests.sso.helpers import sso_events
 
 SETTINGS = "/settings/security/sso"
 ENTITY_ID = "https://portal.test/login/saml/acme"

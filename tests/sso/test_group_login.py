@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Role, Team, TeamMembership, User
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 
 def _teams_of(email: str) -> dict[str, set[str]]:

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from devtools.saml_idp import NAMEID_FORMAT_EMAILADDRESS
 from portal.extensions import db
 from portal.models import PendingAuthnRequest, User
-from devtools.saml_idp import NAMEID_FORMAT_EMAILADDRESS
-from tests.sso.conftest import sso_events
+from tests.sso.helpers import sso_events
 
 
 def test_happy_path_lands_on_dashboard(flow, client, admin):

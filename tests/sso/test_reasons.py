@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from portal.extensions import db
 from portal.models import SeenAssertion, User
-from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
-from tests.sso.conftest import assert_refused, sso_events
+from tests.sso.helpers import assert_refused, sso_events
 
 NEW_EMAIL = "new.person@acme.test"
 NOW = dt.datetime.now(dt.timezone.utc)

@@ -6,10 +6,10 @@ import threading
 
 from sqlalchemy import func, select, update
 
+from devtools.saml_idp import TestIdp, post_form
 from portal.extensions import db
 from portal.models import PendingAuthnRequest, SeenAssertion, User
-from devtools.saml_idp import TestIdp, post_form
-from tests.sso.conftest import Flow, add_certificate, assert_refused, configure_sso, sso_events
+from tests.sso.helpers import Flow, add_certificate, assert_refused, configure_sso, sso_events
 
 
 def test_replay_of_the_same_post_refused(flow, app, admin):

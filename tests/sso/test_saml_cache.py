@@ -10,7 +10,7 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.extensions import db
 from portal.sso import saml, settings as sso_settings
-from tests.sso.conftest import sso_events
+from tests.sso.helpers import sso_events
 
 SCHEMA = "saml-schema-protocol-2.0.xsd"
 INVALID = b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><samlp:Nope/></samlp:Response>'

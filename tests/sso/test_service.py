@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.saml_idp import GROUP_ATTRIBUTE, post_form
 from portal.extensions import db
 from portal.models import PendingAuthnRequest
 from portal.sso import service
 from portal.sso.provisioning import name_from_attributes
 from portal.sso.reasons import Reason
-from devtools.saml_idp import GROUP_ATTRIBUTE, post_form
 
 
 def _acs_data(xml: str) -> dict:

@@ -12,9 +12,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, ClaimedEmailDomain, IdpCertificate, utcnow
 from portal.sso import domains, settings as service
 from portal.sso.settings import SettingsChange, SettingsError
-from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, expired_cert, expiring_cert,  # noqa: F401
-                                         okta_metadata, one_line, private_key_pem, pysaml2_metadata, second_cert,
-                                         valid_cert)
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, okta_metadata, one_line, pysaml2_metadata
 
 
 def events(account, event_type):

@@ -11,10 +11,8 @@ from portal.extensions import db
 from portal.models import Account, AuditEvent, IdpCertificate
 from portal.sso import saml, settings as service
 from portal.sso.settings import SettingsChange
-from tests.conftest import csrf_token, login
-from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, expired_cert,  # noqa: F401
-                                         expiring_cert, okta_metadata, private_key_pem, pysaml2_metadata,
-                                         second_cert, valid_cert)
+from tests.helpers import csrf_token, login
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, okta_metadata, pysaml2_metadata
 
 PAGE = "/settings/security/sso"
 

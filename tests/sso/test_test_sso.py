@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from devtools.saml_idp import post_form
 from portal.extensions import db
 from portal.models import AuditEvent, PendingAuthnRequest, SeenAssertion, Team, TeamMembership, User
-from tests.conftest import csrf_token, login
-from devtools.saml_idp import post_form
-from tests.sso.conftest import configure_sso, sso_events
+from tests.helpers import csrf_token, login
+from tests.sso.helpers import Flow, configure_sso, sso_events
 
 SETTINGS = "/settings/security/sso"
 ACS = "/login/saml/acme/callback"
@@ -208,7 +208,6 @@ def test_needs_manage_sso(member_client, disabled_account):
 
 
 def test_normal_login_still_refused_while_sso_is_disabled(app, idp, disabled_account):
-    from tests.sso.conftest import Flow
     client = app.test_client()
     assert client.get("/login/saml/acme").status_code == 409
     xml = Flow(client, idp, disabled_account).respond(None)
