@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from flask import Flask, request
 
+from devtools.saml_idp import KeyPair, TestIdp, make_keypair
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.models import Account
 from portal.sso import settings
-from devtools.saml_idp import KeyPair, TestIdp, make_keypair
 
 KEY_DIR = Path("instance") / "devtools-idp"
 SP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
