@@ -39,7 +39,7 @@ def test_accounts_list_json(runner, account, other_account):
 
 def test_accounts_list_human(runner, account):
     result = runner.invoke(args=["accounts", "list"])
-    assert "acme" in result.output and "DOMAIN" in result.output
+    assert result.exit_code == 0 and "acme" in result.output and "DOMAIN" in result.output
 
 
 def test_users_create_with_role(runner, account):

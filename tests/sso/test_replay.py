@@ -59,11 +59,7 @@ def test_valid_response_for_account_a_posted_to_b_refused(app, client, idp, acco
     globex = Flow(client, idp, other_account)
     request = acme.start()
     xml = acme.respond(request, "admin@acme.test")
-    response = globex.post(xml)
-    assert response.status_code == 400
-    assert sso_events(other_account, "failure")[-1].reason in ("destination_mismatch", "audience_mismatch",
-                                                                "request_unknown_or_used")
-    assert client.get("/").status_code == 302
+    assert_refused(globex, globex.post(xml), "destination_mismatch")
     assert acme.post(xml).status_code == 303  # still good where it belongs
 
 
@@ -118,8 +114,10 @@ def test_concurrent_identical_posts_log_in_exactly_once(app, flow, admin):
     results = _post_concurrently(app, [data] * 4)
     assert sorted(results) == [(303, 200), (400, 302), (400, 302), (400, 302)], results
     assert len(sso_events(flow.account, "success")) == 1
-    assert {e.reason for e in sso_events(flow.account, "failure")} <= {"replayed_assertion",
-                                                                        "request_unknown_or_used"}
+    failures = [e.reason for e in sso_events(flow.account, "failure")]
+    # Which check stops a loser depends on the race (the request is used up, or the assertion was seen),
+    # but every one of the three is refused by one of the two one-use checks.
+    assert len(failures) == 3 and set(failures) <= {"replayed_assertion", "request_unknown_or_used"}, failures
 
 
 def test_concurrent_first_logins_create_the_user_once(app, flow):

@@ -10,6 +10,7 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.extensions import db
 from portal.sso import saml, settings as sso_settings
+from tests.helpers import csrf_token
 from tests.sso.helpers import sso_events
 
 SCHEMA = "saml-schema-protocol-2.0.xsd"
@@ -71,9 +72,14 @@ def test_login_after_issuer_change_uses_new_settings(flow, admin):
     assert flow.login().status_code == 303
     sso_settings.apply(flow.account, sso_settings.SettingsChange(idp_issuer="http://www.okta.com/exkOTHER"))
     db.session.commit()
-    flow.client.post("/logout")
+    _logout(flow.client)
     response = flow.login()
     assert response.status_code == 400  # the cached settings of the old version are not used
+    assert sso_events(flow.account, "failure")[-1].reason == "issuer_mismatch"
+
+
+def _logout(client) -> None:
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
 
 
 def test_clear_caches(sso_account):
@@ -89,14 +95,14 @@ def test_certificate_keys_are_parsed_once_and_a_replaced_certificate_is_not_trus
     assert flow.login().status_code == 303
     assert len(saml._keys) == 1  # the account's one certificate, parsed once for both signatures
     key = next(iter(saml._keys.values()))
-    flow.client.post("/logout")
+    _logout(flow.client)
     assert flow.login().status_code == 303
     assert next(iter(saml._keys.values())) is key  # reused by the next login
     # Replace the certificate: the old key stays in the process cache but is never offered again.
     sso_settings.apply(flow.account, sso_settings.SettingsChange(
         replace_certificates=[idp_keys["second"].cert_pem]))
     db.session.commit()
-    flow.client.post("/logout")
+    _logout(flow.client)
     assert flow.login().status_code == 400  # signed with the old key
     assert sso_events(flow.account, "failure")[-1].reason == "signature_invalid"
     request = flow.start()

@@ -68,4 +68,6 @@ def test_name_from_attributes(attributes, name):
 def test_every_reason_has_user_message_and_fix():
     for reason in Reason:
         assert reason.user_message and reason.admin_fix
-        assert "(not set)" in reason.fix_for({}) or "{" not in reason.admin_fix
+        fix = reason.fix_for({})
+        assert "{" not in fix and "}" not in fix, reason  # every placeholder is filled
+        assert ("(not set)" in fix) == ("{" in reason.admin_fix), reason  # ... with "(not set)" when unknown

@@ -137,15 +137,16 @@ def test_session_is_never_changed_even_with_sso_enabled_and_the_cookie_sent(run,
     # This time the ACS post carries the admin's session cookie, and the IdP asserts another user.
     response = run.run("member@acme.test", client=run.client)
     run.result(response)
-    dashboard = run.client.get("/").get_data(as_text=True)
-    assert "admin@acme.test" in dashboard or "Acme" in dashboard
+    assert run.client.get("/").status_code == 200
     with run.client.session_transaction() as session:
+        assert session["_user_id"] == str(User.by_email("admin@acme.test").id)  # still the admin, not member
         assert "login_method" not in session
     assert User.by_email("member@acme.test").last_login_at is None
     assert sso_events() == []
     # An anonymous browser that posts a test response is not signed in either.
     anonymous = run.app.test_client()
-    run.post(run.idp.response(run.start(), "member@acme.test", sp_metadata=run._metadata()), anonymous)
+    response = run.post(run.idp.response(run.start(), "member@acme.test", sp_metadata=run._metadata()), anonymous)
+    assert response.status_code == 303 and response.headers["Location"].startswith(f"{SETTINGS}/test/SSO-")
     assert anonymous.get("/").status_code == 302
 
 
@@ -159,7 +160,7 @@ def test_a_test_response_cannot_be_posted_again_as_a_login(run, disabled_account
     again = run.app.test_client()
     response = again.post(ACS, data=post_form(xml))
     assert response.status_code == 400
-    assert sso_events()[-1].reason in ("replayed_assertion", "request_unknown_or_used")
+    assert sso_events()[-1].reason == "replayed_assertion"
     assert User.by_email("new.person@acme.test") is None and again.get("/").status_code == 302
 
 
@@ -190,14 +191,14 @@ def test_would_be_refused(run, other_account, member, email, reason):
 
 def test_incomplete_settings_refuse_to_start(admin_client, account):
     response = admin_client.post(f"{SETTINGS}/test", data={"csrf_token": csrf_token(admin_client, SETTINGS)})
-    assert response.status_code == 302 and response.headers["Location"].endswith("#test-sso")
+    assert response.status_code == 302 and response.headers["Location"] == f"{SETTINGS}#test-sso"
     assert "Test SSO needs the IdP settings first" in admin_client.get(SETTINGS).get_data(as_text=True)
     assert _count(PendingAuthnRequest) == 0
 
 
 def test_without_csrf_nothing_starts(admin_client, disabled_account):
     response = admin_client.post(f"{SETTINGS}/test")
-    assert response.status_code in (302, 400)
+    assert response.status_code == 400
     assert _count(PendingAuthnRequest) == 0
 
 
