@@ -33,9 +33,9 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C  # noqa: E402
 from onelogin.saml2.response import OneLogin_Saml2_Response  # noqa: E402
 from onelogin.saml2.settings import OneLogin_Saml2_Settings  # noqa: E402
 
-from tests.idp import TestIdp, make_keypair  # noqa: E402
-from tests.load.harness import DOMAIN, IDP_ISSUER, IDP_SSO_URL, make_portal  # noqa: E402
-from tests.servers import scratch_database  # noqa: E402
+from devtools.saml_idp import TestIdp, make_keypair  # noqa: E402
+from devtools.harness import DOMAIN, IDP_ISSUER, IDP_SSO_URL, make_portal  # noqa: E402
+from devtools.servers import scratch_database  # noqa: E402
 
 USERS = 20
 ROUNDS = 10  # (a) and (b) alternate this many times

@@ -1,4 +1,4 @@
-"""The test IdP (tests/idp.py, pysaml2) as a tiny local web app with a login form.
+"""The test IdP (devtools/saml_idp.py, pysaml2) as a tiny local web app with a login form.
 
     .venv/bin/python -m devtools.idp --port 5001 --wire-demo
 
@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from flask import Flask, request
 
+from devtools.saml_idp import KeyPair, TestIdp, make_keypair
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.models import Account
 from portal.sso.setup import settings
-from tests.idp import KeyPair, TestIdp, make_keypair
 
 KEY_DIR = Path("instance") / "devtools-idp"
 SP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
@@ -100,7 +100,7 @@ def _quote(value: str) -> str:
 
 def _sp_metadata(redirect_url: str) -> str:
     """Minimal SP metadata from the AuthnRequest itself, so the IdP needs no copy of the portal's."""
-    from saml2 import samlp  # after tests.idp, which silences pysaml2's import-time warning
+    from saml2 import samlp  # after devtools.saml_idp, which silences pysaml2's import-time warning
     from saml2.s_utils import decode_base64_and_inflate
 
     encoded = parse_qs(urlsplit(redirect_url).query)["SAMLRequest"][0]

@@ -1,11 +1,7 @@
 """Fixtures: an app per test on SQLite (a file in tmp_path) or on PostgreSQL via PORTAL_TEST_DATABASE_URL."""
 from __future__ import annotations
 
-import os
-import re
-
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from portal import create_app
@@ -13,25 +9,9 @@ from portal.accounts.service import create_account
 from portal.directory.users import create_user
 from portal.extensions import db
 from portal.permissions import seed_roles
+from tests.helpers import PASSWORD, PortalClient, login, make_config
 
-PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
-BASE_URL = "https://portal.test"
-PASSWORD = "correct horse battery"
 _pg_schema_ready = False
-
-
-def make_config(tmp_path, **overrides) -> dict:
-    """Test settings; SQLite file per test unless PostgreSQL was asked for."""
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "BASE_URL": BASE_URL,
-        "DATABASE_URL": PG_URL or f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
-    }
-    config.update(overrides)
-    return config
 
 
 def reset_database(app) -> None:
@@ -67,16 +47,6 @@ def app(tmp_path, app_config):
         db.session.remove()
     with app.app_context():
         db.engine.dispose()
-
-
-class PortalClient(FlaskClient):
-    """Each request runs in its own app context (own g, own DB session), as in production."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            response = super().open(*args, **kwargs)
-        db.session.expire_all()  # the test's session sees what the request committed
-        return response
 
 
 @pytest.fixture
@@ -119,21 +89,6 @@ def other_account(app):
     account, _admin = create_account("Globex", "globex", "admin@globex.test", PASSWORD)
     db.session.commit()
     return account
-
-
-def csrf_token(client, path: str) -> str:
-    """GET path and return the CSRF token of its form."""
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def login(client, email: str, password: str = PASSWORD):
-    """Sign in through the real login form (CSRF included)."""
-    token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 @pytest.fixture

@@ -1,20 +1,21 @@
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Blueprint
 from sqlalchemy import select
 
+from portal import create_app
 from portal.extensions import db
 from portal.models import AuditEvent, Role
 from portal.permissions import MANAGE_TEAMS, get_owned_or_404, require_permission
-from portal import create_app
-from tests.conftest import PASSWORD, PortalClient, csrf_token, login, make_config
+from tests.helpers import PASSWORD, PortalClient, csrf_token, login, make_config
 
 
 def test_anonymous_dashboard_redirects_to_login(client):
     response = client.get("/")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login")
+    assert urlsplit(response.headers["Location"]).path == "/login"
 
 
 def test_login_shows_dashboard_with_account_admin_role(client, admin):
@@ -42,14 +43,16 @@ def test_wrong_password_says_only_wrong_email_or_password(client, admin):
 def test_inactive_user_cannot_log_in(client, member):
     member.active = False
     db.session.commit()
-    assert "Wrong email or password." in login(client, member.email).get_data(as_text=True)
+    response = login(client, member.email)
+    assert response.status_code == 200 and "Wrong email or password." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
 
 
 def test_session_is_renewed_at_login(client, admin):
     client.get("/login")
     with client.session_transaction() as sess:
         sess["planted"] = "by-attacker"
-    login(client, admin.email)
+    assert login(client, admin.email).status_code == 302
     with client.session_transaction() as sess:
         assert "planted" not in sess
         assert sess["_user_id"] == str(admin.id)
@@ -57,7 +60,9 @@ def test_session_is_renewed_at_login(client, admin):
 
 def test_remember_me_off_by_default(client, admin):
     response = login(client, admin.email)
-    assert "remember_token" not in response.headers.get("Set-Cookie", "")
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(c.startswith("session=") for c in cookies) and not any("remember_token" in c for c in cookies)
 
 
 def test_logout_requires_post_with_csrf(admin_client):
@@ -74,25 +79,27 @@ def test_login_without_csrf_token_refused(client, admin):
     assert "form expired" in response.get_data(as_text=True)
 
 
-def test_failed_logins_are_throttled_per_email(client, admin):
+def test_failed_logins_are_throttled_per_email(client, admin, member):
     for _ in range(5):
         assert login(client, admin.email, "wrong-password").status_code == 200
     response = login(client, admin.email, PASSWORD)
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+    # Per email, not per client: another user from the same address still signs in.
+    assert login(client.application.test_client(), member.email).status_code == 302
 
 
 @pytest.mark.parametrize("app_config", [{"LOGIN_LIMIT_PER_IP": "3 per minute"}])
 def test_failed_logins_are_throttled_per_ip(client, admin, member):
     for email in ("a@x.test", "b@x.test", "c@x.test"):
-        login(client, email, "wrong-password")
-    assert login(client, admin.email).status_code == 429
+        assert login(client, email, "wrong-password").status_code == 200
+    assert login(client, admin.email).status_code == 429  # a fresh email, but the same address
 
 
 def test_successful_logins_do_not_count_towards_throttle(client, admin):
     for _ in range(4):
         assert login(client, admin.email).status_code == 302
-        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+        assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
     assert login(client, admin.email).status_code == 302
 
 
@@ -108,7 +115,7 @@ def test_security_headers(client):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_session_cookie_secure_and_httponly_on_https(client, admin):
@@ -120,13 +127,13 @@ def test_login_sso_redirects_to_sp_initiation_url(client, account):
     token = csrf_token(client, "/login/sso")
     response = client.post("/login/sso", data={"domain": " ACME ", "csrf_token": token})
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/login/saml/acme")
+    assert response.headers["Location"] == "/login/saml/acme"
 
 
 def test_login_sso_unknown_domain_says_so(client, account):
     token = csrf_token(client, "/login/sso")
-    page = client.post("/login/sso", data={"domain": "nope", "csrf_token": token}).get_data(as_text=True)
-    assert "No account uses this custom domain" in page
+    response = client.post("/login/sso", data={"domain": "nope", "csrf_token": token})
+    assert response.status_code == 200 and "No account uses this custom domain" in response.get_data(as_text=True)
 
 
 def test_login_sso_work_email_of_claimed_domain(client, account):
@@ -136,7 +143,7 @@ def test_login_sso_work_email_of_claimed_domain(client, account):
     db.session.commit()
     token = csrf_token(client, "/login/sso")
     response = client.post("/login/sso", data={"domain": "jane@ACME.example", "csrf_token": token})
-    assert response.headers["Location"].endswith("/login/saml/acme")
+    assert response.status_code == 302 and response.headers["Location"] == "/login/saml/acme"
 
 
 def test_login_page_has_sso_button(client):
@@ -148,7 +155,7 @@ def test_open_redirect_after_login_refused(client, admin):
     token = csrf_token(client, "/login")
     response = client.post("/login?next=//evil.example/x",
                            data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
-    assert response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
 # A probe view using the shared permission decorator and account scoping.

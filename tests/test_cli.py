@@ -2,6 +2,7 @@ import json
 
 from portal.extensions import db
 from portal.models import AuditEvent, User
+from tests.helpers import login
 
 
 def test_accounts_create_then_login_shows_account_admin(runner, client):
@@ -9,8 +10,6 @@ def test_accounts_create_then_login_shows_account_admin(runner, client):
                                  "--admin-email", "admin@acme.test", "--admin-password", "s3cret-pass"])
     assert result.exit_code == 0, result.output
     assert "Created account 'Acme'" in result.output
-    from tests.conftest import login
-
     assert login(client, "admin@acme.test", "s3cret-pass").status_code == 302
     assert "Account admin" in client.get("/").get_data(as_text=True)
 
@@ -40,7 +39,7 @@ def test_accounts_list_json(runner, account, other_account):
 
 def test_accounts_list_human(runner, account):
     result = runner.invoke(args=["accounts", "list"])
-    assert "acme" in result.output and "DOMAIN" in result.output
+    assert result.exit_code == 0 and "acme" in result.output and "DOMAIN" in result.output
 
 
 def test_users_create_with_role(runner, account):
@@ -79,8 +78,6 @@ def test_users_deactivate_and_reactivate(runner, client, account, member):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert User.by_email("member@acme.test").active is False
-    from tests.conftest import login
-
     assert login(client, "member@acme.test").status_code == 200
     assert runner.invoke(args=["users", "reactivate", "acme", "member@acme.test"]).exit_code == 0
     assert login(client, "member@acme.test").status_code == 302
@@ -103,6 +100,4 @@ def test_demo_setup_is_idempotent_and_prints_credentials(runner, client):
     assert first.exit_code == 0 and "admin@demo.test" in first.output and "demo-pass-1" in first.output
     second = runner.invoke(args=["demo", "setup", "--password", "demo-pass-2"])
     assert second.exit_code == 0
-    from tests.conftest import login
-
     assert login(client, "admin@demo.test", "demo-pass-2").status_code == 302

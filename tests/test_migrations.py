@@ -5,11 +5,11 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from devtools.servers import scratch_database
 from portal import create_app
 from portal.extensions import db
 from portal.models import Role
 from portal.permissions import PREDEFINED_ROLES
-from tests.servers import scratch_database
 
 
 @pytest.fixture

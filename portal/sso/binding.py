@@ -36,10 +36,13 @@ def proofs(cookie: str | None) -> frozenset[str] | None:
     return frozenset((cookie or "").split(".")[:KEEP])
 
 
-def set_cookie(response, domain: str, request_id: str, cookie: str | None):
-    """Add this login's tag to the browser's cookie (path: the account's ACS only)."""
+def set_cookie(response, request_id: str, cookie: str | None):
+    """Add this login's tag to the browser's cookie, keeping the tags of its other logins under way.
+
+    Path "/": the logins start at /login/saml/<domain> and at Test SSO, and every start must see the earlier tags.
+    """
     if enforced():
         tags = [tag(request_id)] + [t for t in (cookie or "").split(".") if t][:KEEP - 1]
         response.set_cookie(COOKIE, ".".join(tags), max_age=current_app.config["SAML_REQUEST_TTL"],
-                            path=f"/login/saml/{domain}/callback", secure=True, httponly=True, samesite="None")
+                            path="/", secure=True, httponly=True, samesite="None")
     return response

@@ -146,8 +146,6 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
             raise _Refused(Reason.SSO_DISABLED)
     if attempt.request_id is None:
         raise _Refused(Reason.UNSOLICITED_RESPONSE, problem="the Response has no InResponseTo")
-    if browser is not None and binding.tag(attempt.request_id) not in browser:
-        raise _Refused(Reason.BROWSER_MISMATCH)
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
@@ -159,6 +157,10 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         raise _Refused(Reason.NAMEID_NOT_EMAIL)
     _remember_assertion(account, assertion, skew)
     next_url = _consume_request(attempt)
+    # Checked last, on an otherwise valid response (every other refusal keeps its own reason): the browser
+    # posting it must be the one that started this login.
+    if browser is not None and binding.tag(attempt.request_id) not in browser:
+        raise _Refused(Reason.BROWSER_MISMATCH)
     config = account.sso_config
     attempt.subject = email
     try:

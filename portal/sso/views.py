@@ -28,8 +28,7 @@ def start(domain):
     except service.SsoError:
         return render_template("sso/unavailable.html", account=account), 409
     db.session.commit()
-    return binding.set_cookie(redirect(authn.url), account.domain, authn.request_id,
-                              request.cookies.get(binding.COOKIE))
+    return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
 
 
 @bp.post("/login/saml/<domain>/callback")

@@ -1,19 +1,19 @@
-"""Helpers shared by the admin tests."""
+"""Helpers shared by the audit log tests (service, views, CLI)."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from portal import audit
 from portal.extensions import db
-from portal.models import Role, Team, TeamMembership
+from portal.models import AuditEvent
 
 
-def make_team(account, name, source="manual", roles=(), members=(), member_source=None):
-    """A team with roles and members (memberships of member_source, default the team's source)."""
-    team = Team(account_id=account.id, name=name, source=source)
-    db.session.add(team)
-    for role in roles:
-        team.roles.append(Role.by_name(role))
-    for user in members:
-        db.session.add(TeamMembership(team=team, user=user, account_id=account.id,
-                                      source=member_source or source, group_name=name if source == "sso" else None))
+def add_event(account, event_type="test.event", *, outcome="success", reason="", actor=None, subject="",
+              at: datetime | None = None, **details) -> AuditEvent:
+    """Write an event through the real writer, optionally back-dated, and commit."""
+    event = db.session.get(AuditEvent, audit.record(account, event_type, outcome=outcome, reason=reason, actor=actor,
+                                                    subject=subject, **details))
+    if at is not None:
+        event.time = at  # tests only: the application never rewrites an event
     db.session.commit()
-    return team
-
+    return event

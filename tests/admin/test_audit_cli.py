@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from portal.audit import log as audit_log
 from portal.extensions import db
 from portal.models import AuditEvent, utcnow
-from tests.admin.test_audit_log import add_event
+from tests.admin.helpers import add_event
 
 
 def test_export_json_is_the_contract_array(runner, account, other_account, admin):

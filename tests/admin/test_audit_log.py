@@ -9,25 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from portal import audit
 from portal.audit import log as audit_log
 from portal.audit.log import AuditFilters, make_filters
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditEvent
+from tests.admin.helpers import add_event
 
 T0 = datetime(2026, 3, 10, 12, 0, 0)
-
-
-def add_event(account, event_type="test.event", *, outcome="success", reason="", actor=None, subject="",
-              at: datetime | None = None, **details) -> AuditEvent:
-    """Write an event through the real writer, optionally back-dated, and commit."""
-    event = db.session.get(AuditEvent, audit.record(account, event_type, outcome=outcome, reason=reason, actor=actor,
-                                                    subject=subject, **details))
-    if at is not None:
-        event.time = at  # tests only: the application never rewrites an event
-    db.session.commit()
-    return event
 
 
 def ids(page) -> list[int]:

@@ -6,10 +6,11 @@ import io
 import json
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from portal.extensions import db
 from portal.models import AuditEvent
-from tests.admin.test_audit_log import add_event
+from tests.admin.helpers import add_event
 
 
 def test_admin_sees_events_newest_first_with_all_columns(admin_client, account, admin):
@@ -32,7 +33,7 @@ def test_member_without_permission_gets_403_and_anonymous_is_sent_to_login(clien
         assert "view_audit_log" in response.get_data(as_text=True)
     anonymous = client.application.test_client()
     response = anonymous.get("/admin/audit")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 
 
 def test_other_accounts_events_never_show(admin_client, account, other_account):
@@ -40,7 +41,7 @@ def test_other_accounts_events_never_show(admin_client, account, other_account):
     for query in ("", "?email=admin@globex.test", "?type=globex.secret"):
         html = admin_client.get("/admin/audit" + query).get_data(as_text=True)
         assert "globex-only" not in html and '<td class="mono">globex.secret</td>' not in html
-        assert 'id="event-' not in html or query == ""
+        assert ('id="event-' in html) is (query == "")  # acme's own events show only without a filter
     body = admin_client.get("/admin/audit/export.json").get_data(as_text=True)
     assert "globex" not in body
 

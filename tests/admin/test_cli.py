@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Team
-from tests.admin.helpers import make_team
+from tests.helpers import make_team
 
 
 def test_list_json_and_table(runner, account, admin, member):

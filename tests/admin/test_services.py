@@ -10,7 +10,7 @@ from portal.directory import users
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import AuditEvent, Team
-from tests.admin.helpers import make_team
+from tests.helpers import make_team
 
 
 def last_event(event_type):

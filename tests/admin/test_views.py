@@ -1,13 +1,14 @@
 """Team and user admin pages through the client."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEvent, Role, Team, User
-from tests.admin.helpers import make_team
-from tests.conftest import csrf_token, login
+from tests.helpers import csrf_token, login, make_team
 
 
 def test_teams_page_lists_source_members_roles(admin_client, account, member):
@@ -23,7 +24,7 @@ def test_create_team_then_open_it(admin_client, account):
     response = admin_client.post("/admin/teams", data={"csrf_token": token, "name": "Project X"})
     assert response.status_code == 302
     team = db.session.scalar(select(Team).where(Team.name == "Project X"))
-    assert team.source == "manual" and response.headers["Location"].endswith(f"/admin/teams/{team.id}")
+    assert team.source == "manual" and response.headers["Location"] == f"/admin/teams/{team.id}"
     assert "Project X" in admin_client.get(f"/admin/teams/{team.id}").get_data(as_text=True)
 
 
@@ -47,6 +48,8 @@ def test_forms_need_csrf(admin_client, account, member):
                        (f"/admin/users/{member.id}/deactivate", {})]:
         assert admin_client.post(path, data=data).status_code == 400, path
     db.session.expire_all()
+    assert db.session.get(Team, team.id) is not None  # not deleted
+    assert db.session.scalar(select(Team).where(Team.name == "X")) is None  # not created
     assert team.roles == [] and team.memberships == [] and member.active and role not in member.roles
 
 
@@ -76,7 +79,7 @@ def test_grant_role_changes_dashboard_at_once(client, account, admin, member):
 
     role = Role.by_name("Developer")
     token = csrf_token(client, f"/admin/teams/{team.id}")
-    client.post(f"/admin/teams/{team.id}/roles/{role.id}/revoke", data={"csrf_token": token})
+    assert client.post(f"/admin/teams/{team.id}/roles/{role.id}/revoke", data={"csrf_token": token}).status_code == 302
     assert "You have no permissions yet" in member_client.get("/").get_data(as_text=True)
 
 
@@ -89,7 +92,8 @@ def test_add_and_remove_manual_member(admin_client, account, member):
     unknown = admin_client.post(f"/admin/teams/{team.id}/members",
                                 data={"csrf_token": token, "member-email": "nobody@acme.test"})
     assert unknown.status_code == 400 and "No user nobody@acme.test" in unknown.get_data(as_text=True)
-    admin_client.post(f"/admin/teams/{team.id}/members/{member.id}/remove", data={"csrf_token": token})
+    assert admin_client.post(f"/admin/teams/{team.id}/members/{member.id}/remove",
+                             data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Team, team.id).memberships == []
 
@@ -97,7 +101,9 @@ def test_add_and_remove_manual_member(admin_client, account, member):
 def test_rename_and_delete_manual_team(admin_client, account):
     team_id = make_team(account, "Ops").id
     token = csrf_token(admin_client, f"/admin/teams/{team_id}")
-    admin_client.post(f"/admin/teams/{team_id}/rename", data={"csrf_token": token, "rename-name": "Platform"})
+    response = admin_client.post(f"/admin/teams/{team_id}/rename",
+                                 data={"csrf_token": token, "rename-name": "Platform"})
+    assert response.status_code == 302
     assert db.session.get(Team, team_id).name == "Platform"
     response = admin_client.post(f"/admin/teams/{team_id}/delete", data={"csrf_token": token})
     assert response.status_code == 302 and db.session.get(Team, team_id) is None
@@ -163,7 +169,7 @@ def test_member_without_role_gets_403(member_client, path):
 
 def test_anonymous_is_sent_to_login(client, account):
     response = client.get("/admin/teams")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 
 
 def test_unknown_team_is_404(admin_client):
@@ -176,29 +182,31 @@ def test_users_page_and_user_actions(admin_client, account, member):
     assert member.email in html and "Support" in html and "Analyst" in html and "Command line" in html
 
     token = csrf_token(admin_client, f"/admin/users/{member.id}")
-    admin_client.post(f"/admin/users/{member.id}/roles", data={"csrf_token": token, "role-role": "Billing"})
+    assert admin_client.post(f"/admin/users/{member.id}/roles",
+                             data={"csrf_token": token, "role-role": "Billing"}).status_code == 302
     db.session.expire_all()
     assert [r.name for r in member.effective_roles()] == ["Analyst", "Billing"]
 
-    admin_client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token})
+    assert admin_client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert member.active is False
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "user.deactivated"))
     assert event.details == {"before": {"active": True}, "after": {"active": False}}
     assert "deactivated" in admin_client.get("/admin/users").get_data(as_text=True)
-    admin_client.post(f"/admin/users/{member.id}/reactivate", data={"csrf_token": token})
+    assert admin_client.post(f"/admin/users/{member.id}/reactivate", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert member.active is True
 
 
 def test_deactivated_user_is_signed_out(client, account, admin, member):
     member_client = client.application.test_client()
-    login(member_client, member.email)
+    assert login(member_client, member.email).status_code == 302
     assert member_client.get("/").status_code == 200
-    login(client, admin.email)
+    assert login(client, admin.email).status_code == 302
     token = csrf_token(client, f"/admin/users/{member.id}")
-    client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token})
-    assert member_client.get("/").status_code == 302
+    assert client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token}).status_code == 302
+    response = member_client.get("/")
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 
 
 def test_rename_refused_keeps_name(admin_client, account):

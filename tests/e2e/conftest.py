@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, flask, free_port, portal_env, scratch_database, start_gunicorn, stop
-
-CHROMIUM = "/usr/bin/chromium"
-OUTPUT = ROOT / "test-output" / "e2e"
-ADMIN_EMAIL = "admin@acme.test"
-ADMIN_PASSWORD = "e2e-admin-password"
+from devtools.servers import flask, free_port, portal_env, scratch_database, start_gunicorn, stop
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, CHROMIUM, OUTPUT
 
 
 @pytest.fixture(scope="session")
@@ -68,11 +63,3 @@ def pytest_runtest_makereport(item, call):
                 page.screenshot(path=str(OUTPUT / f"{name}-{index}.png"), full_page=True)
             except Exception:  # noqa: BLE001 - a screenshot must never hide the real failure
                 pass
-
-
-def shot(page, name: str) -> Path:
-    """Save a screenshot of a step (kept for failures and for people reviewing the flow)."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, shot
-from tests.servers import ROOT, free_port, stop, wait_for_port
+from devtools.servers import ROOT, free_port, stop, wait_for_port
+from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, shot
 
 pytestmark = pytest.mark.e2e
 NEW_USER = "new.person@acme.test"

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.idp import TestIdp, make_keypair
-from tests.load.harness import IDP_ISSUER, IDP_SSO_URL, make_portal
-from tests.servers import scratch_database
-
+from devtools.harness import IDP_ISSUER, IDP_SSO_URL, make_portal
+from devtools.saml_idp import TestIdp, make_keypair
+from devtools.servers import scratch_database
 
 
 @pytest.fixture(scope="session")

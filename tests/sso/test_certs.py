@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.sso.setup.certs import CertificateError, normalise_fingerprint, parse_certificate
-from tests.sso.settings_fixtures import (crlf_amp13, expired_cert, expiring_cert, one_line,  # noqa: F401
-                                         private_key_pem, valid_cert)
+from tests.sso.helpers import crlf_amp13, one_line
 
 FORMATS = {
     "pem": lambda c: c.pem,

@@ -10,9 +10,7 @@ from portal.extensions import db
 from portal.models import Account
 from portal.sso import saml
 from portal.sso.setup import settings as service
-from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, expired_cert,  # noqa: F401
-                                         expiring_cert, okta_metadata, one_line, private_key_pem,
-                                         pysaml2_metadata, second_cert, valid_cert)
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, crlf_amp13, okta_metadata, one_line, pysaml2_metadata
 
 
 def sso(runner, *args):

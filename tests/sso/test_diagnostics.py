@@ -10,12 +10,12 @@ import pytest
 from lxml import etree
 from markupsafe import escape
 
+from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from portal import audit
 from portal.extensions import db
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, summarize
-from tests.conftest import csrf_token, login
-from tests.idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
-from tests.sso.conftest import sso_events
+from tests.helpers import csrf_token, login
+from tests.sso.helpers import sso_events
 
 SETTINGS = "/settings/security/sso"
 ENTITY_ID = "https://portal.test/login/saml/acme"
@@ -68,7 +68,7 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
     request = flow.start()
     if "request" in options:
         request = options.pop("request")
-    flow.post(flow.respond(request, email, **options))
+    assert flow.post(flow.respond(request, email, **options)).status_code == 400
     event = sso_events(flow.account, "failure")[-1]
     assert event.reason == reason
     fingerprints = {name: _fingerprint(key.cert_pem) for name, key in idp_keys.items()}
@@ -119,11 +119,11 @@ def test_done_when_mistyped_audience_is_shown_filtered_and_exported(flow, admin)
 
 def test_failures_first_then_newest(flow, admin):
     assert flow.login("admin@acme.test").status_code == 303  # success 1
-    flow.client.post("/logout", data={"csrf_token": _token(flow.client)})
-    flow.login("nobody@acme.test")  # failure 1
+    assert flow.client.post("/logout", data={"csrf_token": _token(flow.client)}).status_code == 302
+    assert flow.login("nobody@acme.test").status_code == 400  # failure 1
     assert flow.login("admin@acme.test").status_code == 303  # success 2
-    flow.client.post("/logout", data={"csrf_token": _token(flow.client)})
-    flow.login("ghost@acme.test")  # failure 2
+    assert flow.client.post("/logout", data={"csrf_token": _token(flow.client)}).status_code == 302
+    assert flow.login("ghost@acme.test").status_code == 400  # failure 2
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     events = sso_events(flow.account)
@@ -148,7 +148,7 @@ def test_other_accounts_attempts_are_never_shown(flow, other_account, admin):
     audit.record(other_account, "sso.login", actor=None, outcome="failure", reason="audience_mismatch",
                  subject="spy@globex.test", reference="SSO-GLOBEX22", fix="globex fix", sent={"nameid": "spy"})
     db.session.commit()
-    flow.login("nobody@acme.test")
+    assert flow.login("nobody@acme.test").status_code == 400
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     assert "SSO-GLOBEX22" not in page and "spy@globex.test" not in page and "globex fix" not in page

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from devtools.saml_idp import GROUP_ATTRIBUTE
 from portal.extensions import db
 from portal.models import Role, Team, TeamMembership, User
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 
 def _teams_of(email: str) -> dict[str, set[str]]:
@@ -41,7 +42,7 @@ def test_groups_become_teams_roles_apply_and_next_login_syncs(flow, client, app,
     db.session.commit()
     assert "Developer" in client.get("/").get_data(as_text=True)  # at once, no new login
 
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/")}).status_code == 302
     assert flow.login("jane@acme.test", groups=["Support"]).status_code == 303
     assert _teams_of("jane@acme.test") == {"Support": {"sso"}, "Ops": {"manual"}}
     assert db.session.scalar(select(Team).where(Team.name == "Sales")) is not None  # team stays, member left
@@ -64,14 +65,11 @@ def test_group_filter_applies_at_login(flow, account):
     assert _teams_of("kim@acme.test") == {"portal-admins": {"sso"}}
 
 
-
 def test_group_attribute_repeated_as_several_elements(flow, account):
     # Some IdPs send one <Attribute Name="...claims/Group"> element per group instead of several values.
     config = account.sso_config
     config.auto_create_users = config.auto_create_groups = True
     db.session.commit()
-    from tests.idp import GROUP_ATTRIBUTE
-
     response = flow.login("lee@acme.test", groups=["Support"], attributes={GROUP_ATTRIBUTE: ["Sales"]})
     assert response.status_code == 303
     assert _teams_of("lee@acme.test") == {"Support": {"sso"}, "Sales": {"sso"}}

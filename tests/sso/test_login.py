@@ -1,17 +1,17 @@
 """SP-initiated SSO login end to end: portal → pysaml2 test IdP → ACS → dashboard."""
 from __future__ import annotations
 
-import zlib
 import base64
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
 
+from devtools.saml_idp import NAMEID_FORMAT_EMAILADDRESS, post_form
 from portal.extensions import db
 from portal.models import PendingAuthnRequest, User
-from tests.idp import NAMEID_FORMAT_EMAILADDRESS
-from tests.sso.conftest import sso_events
+from tests.sso.helpers import cross_site_client, sso_events
 
 
 def test_happy_path_lands_on_dashboard(flow, client, admin):
@@ -20,7 +20,9 @@ def test_happy_path_lands_on_dashboard(flow, client, admin):
     assert response.headers["Location"] == "/"
     page = client.get("/")
     assert page.status_code == 200
-    assert "Acme" in page.get_data(as_text=True)
+    assert "admin@acme.test" in page.get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert session["_user_id"] == str(admin.id)
     events = sso_events(flow.account)
     assert [(e.outcome, e.reason, e.subject) for e in events] == [("success", "", "admin@acme.test")]
     user = User.by_email("admin@acme.test")
@@ -29,6 +31,8 @@ def test_happy_path_lands_on_dashboard(flow, client, admin):
 
 def test_email_is_matched_case_insensitively(flow, admin):
     assert flow.login("Admin@ACME.test").status_code == 303
+    with flow.client.session_transaction() as session:
+        assert session["_user_id"] == str(admin.id)
 
 
 def test_authn_request_asks_for_email_without_force_authn(flow):
@@ -67,13 +71,13 @@ def test_open_redirect_targets_land_on_dashboard(flow, admin, target):
 def test_relay_state_is_never_a_redirect_target(flow, admin, relay_state):
     request = flow.start()
     response = flow.post(flow.respond(request), relay_state=relay_state)
-    assert response.headers["Location"] == "/"
+    assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
 def test_acs_does_not_need_the_session_cookie(flow, app, admin):
-    """The IdP's POST is cross-site: SameSite=Lax cookies are not sent with it."""
+    """The IdP's POST is cross-site: SameSite=Lax cookies are not sent with it (only the SameSite=None binding)."""
     request = flow.start("/admin/users")
-    other_browser = app.test_client()
+    other_browser = cross_site_client(app, flow.client)
     response = other_browser.post("/login/saml/acme/callback", data=_form(flow.respond(request)))
     assert response.status_code == 303 and response.headers["Location"] == "/admin/users"
     assert "session=" in response.headers.get("Set-Cookie", "")
@@ -146,14 +150,14 @@ def test_acs_refuses_when_sso_was_turned_off_meanwhile(flow, admin):
 
 
 def test_acs_is_csrf_exempt_but_other_posts_are_not(app, flow, admin):
-    app.config["WTF_CSRF_ENABLED"] = True
+    assert app.config["WTF_CSRF_ENABLED"] is True
     request = flow.start()
     assert flow.post(flow.respond(request)).status_code == 303
+    assert flow.client.post("/logout").status_code == 400  # no token: refused
+    assert flow.client.post("/login/sso", data={"domain": "acme"}).status_code == 400
 
 
 def _form(xml):
-    from tests.idp import post_form
-
     return post_form(xml)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.sso.setup.metadata import MAX_METADATA_BYTES, MetadataError, parse_idp_metadata
-from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, expired_cert, okta_metadata,  # noqa: F401
-                                         pysaml2_metadata, second_cert, valid_cert)
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, okta_metadata, pysaml2_metadata
 
 REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 

@@ -22,9 +22,9 @@ from portal import create_app
 from portal.extensions import db
 from portal.sso import saml, saml_speedups
 from portal.sso.setup import settings as sso_settings
-from tests.conftest import make_config
-from tests.idp import STATUS_RESPONDER, post_form
-from tests.sso.conftest import sso_events
+from tests.helpers import make_config
+from devtools.saml_idp import STATUS_RESPONDER, post_form
+from tests.sso.helpers import sso_events
 
 SCHEMA = "saml-schema-protocol-2.0.xsd"
 INVALID = b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"><samlp:Nope/></samlp:Response>'

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.saml_idp import GROUP_ATTRIBUTE, post_form
 from portal.extensions import db
 from portal.models import PendingAuthnRequest
 from portal.sso import service
 from portal.directory.provisioning import name_from_attributes
 from portal.sso.reasons import Reason
-from tests.idp import GROUP_ATTRIBUTE, post_form
 
 
 def _acs_data(xml: str) -> dict:
@@ -68,4 +68,6 @@ def test_name_from_attributes(attributes, name):
 def test_every_reason_has_user_message_and_fix():
     for reason in Reason:
         assert reason.user_message and reason.admin_fix
-        assert "(not set)" in reason.fix_for({}) or "{" not in reason.admin_fix
+        fix = reason.fix_for({})
+        assert "{" not in fix and "}" not in fix, reason  # every placeholder is filled
+        assert ("(not set)" in fix) == ("{" in reason.admin_fix), reason  # ... with "(not set)" when unknown

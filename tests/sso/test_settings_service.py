@@ -6,17 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from portal.accounts import domains
 from portal.directory.users import create_user
-from portal.errors import ServiceError
+from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
 from portal.models import AuditEvent, ClaimedEmailDomain, IdpCertificate, utcnow
-from portal.accounts import domains
-from portal.errors import FieldErrors
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange, SettingsError
-from tests.sso.settings_fixtures import (OKTA_ISSUER, OKTA_SSO_URL, expired_cert, expiring_cert,  # noqa: F401
-                                         okta_metadata, one_line, private_key_pem, pysaml2_metadata, second_cert,
-                                         valid_cert)
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, okta_metadata, one_line, pysaml2_metadata
 
 
 def events(account, event_type):

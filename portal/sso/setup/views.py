@@ -173,8 +173,7 @@ def test_sso():
         flash(f"Test SSO needs the IdP settings first. Fill in: {missing}.", "error")
         return redirect(url_for("sso_setup.settings") + "#test-sso")
     db.session.commit()
-    return binding.set_cookie(redirect(authn.url), account.domain, authn.request_id,
-                              request.cookies.get(binding.COOKIE))
+    return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
 
 
 @bp.get("/test/<reference>")

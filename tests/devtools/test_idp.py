@@ -5,9 +5,9 @@ import re
 from html import unescape
 from urllib.parse import urlsplit
 
+from devtools import idp as devidp
 from portal.extensions import db
 from portal.models import User
-from devtools import idp as devidp
 
 
 def test_local_idp_signs_into_the_wired_account(client, account, tmp_path):

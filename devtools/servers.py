@@ -1,4 +1,4 @@
-"""Run the portal under gunicorn (and other servers) as real processes for end-to-end and load tests."""
+"""Run the portal under gunicorn (and other servers) as real processes: e2e and load tests, bench/."""
 from __future__ import annotations
 
 import os

@@ -1,6 +1,6 @@
 """A portal under gunicorn wired to the pysaml2 test IdP through the CLI, and HTTP clients that log in through it.
 
-Shared by the load/fault tests and bench/acs_bench.py.
+Shared by the load/fault tests (tests/load/) and bench/acs_bench.py.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.idp import AuthnInfo, KeyPair, TestIdp, post_form
-from tests.servers import flask, free_port, portal_env, start_gunicorn, stop
+from devtools.saml_idp import AuthnInfo, KeyPair, TestIdp, post_form
+from devtools.servers import flask, free_port, portal_env, start_gunicorn, stop
 
 DOMAIN = "acme"
 ADMIN_EMAIL = "admin@acme.test"
