@@ -145,7 +145,8 @@ class TestIdp:
                  sign_response: bool = True, sign_assertion: bool = True, key: KeyPair | None = None,
                  embed_certificate: bool = True, sign_alg: str = SIG_RSA_SHA256, digest_alg: str = DIGEST_SHA256,
                  status: str = STATUS_SUCCESS, nameid_format: str | None = NAMEID_FORMAT_EMAILADDRESS,
-                 assertion_id: str | None = None, response_id: str | None = None) -> str:
+                 assertion_id: str | None = None, response_id: str | None = None,
+                 session_not_on_or_after: dt.datetime | None = None) -> str:
         """The signed Response XML answering request (None: IdP-initiated, no InResponseTo)."""
         now = now or dt.datetime.now(dt.timezone.utc)
         acs = request.acs_url if request else ""
@@ -176,6 +177,7 @@ class TestIdp:
             conditions=conditions,
             authn_statement=[saml.AuthnStatement(
                 authn_instant=_time(now), session_index=_id(),
+                session_not_on_or_after=_time(session_not_on_or_after) if session_not_on_or_after else None,
                 authn_context=saml.AuthnContext(authn_context_class_ref=saml.AuthnContextClassRef(
                     text=PASSWORD_PROTECTED)))])
         statement = self._attributes(first_name, last_name, groups, attributes)

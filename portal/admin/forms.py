@@ -4,7 +4,6 @@ from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.audit import log as audit_log
-from portal.auth.forms import ConfirmForm  # noqa: F401 - the admin pages' one-button forms
 from portal.directory.teams import MAX_TEAM_NAME
 from portal.models.audit import OUTCOMES
 

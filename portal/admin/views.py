@@ -7,7 +7,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from portal import audit
-from portal.admin.forms import AuditFilterForm, ConfirmForm, MemberForm, RoleForm, TeamForm
+from portal.admin.forms import AuditFilterForm, MemberForm, RoleForm, TeamForm
+from portal.auth.forms import ConfirmForm
 from portal.audit import Event
 from portal.audit import log as audit_log
 from portal.auth import sessions
