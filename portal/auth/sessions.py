@@ -13,8 +13,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
-from flask_login import UserMixin, current_user, login_user, logout_user
+from flask import Flask, current_app, flash, g, redirect, request, session
+from flask_login import UserMixin, current_user, login_url, login_user, logout_user
 from sqlalchemy import bindparam, delete, select, update
 
 from portal.extensions import db, login_manager
@@ -221,5 +221,4 @@ def install(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def _unauthorized():
         flash(ENDED if g.get("session_ended") else "Please sign in to open that page.", "info")
-        target = request.full_path if request.query_string else request.path
-        return redirect(url_for("auth.login", next=target))
+        return redirect(login_url("auth.login", next_url=request.url))  # Flask-Login's next=, relative
