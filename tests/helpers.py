@@ -64,3 +64,8 @@ def make_team(account, name, source="manual", roles=(), members=(), member_sourc
                                       source=member_source or source, group_name=name if source == "sso" else None))
     db.session.commit()
     return team
+
+
+def page_without_tokens(response) -> str:
+    """A page's HTML with its CSRF tokens blanked: they embed a timestamp, so two requests may differ in them."""
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r'\1"', response.get_data(as_text=True))

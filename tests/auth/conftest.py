@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal import create_app
+from portal.extensions import db
 from tests.helpers import PortalClient, make_config
 
 
@@ -12,4 +13,7 @@ def second_server(app, tmp_path, app_config):
     """Another portal instance (another gunicorn worker or host) sharing the database and the secret key."""
     other = create_app(make_config(tmp_path, **app_config))
     other.test_client_class = PortalClient
-    return other
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()  # close its pooled connections (PostgreSQL warns about connections left open)
