@@ -112,7 +112,7 @@ def users_list(domain, as_json):
 @click.argument("email")
 def users_deactivate(domain, email):
     """Deactivate a user: no password or SSO login until reactivated."""
-    user = run(lambda: _set_active(domain, email, False))
+    _, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_active(a, u, False)))
     click.echo(f"Deactivated {user.email}.")
 
 
@@ -121,7 +121,7 @@ def users_deactivate(domain, email):
 @click.argument("email")
 def users_reactivate(domain, email):
     """Reactivate a deactivated user."""
-    user = run(lambda: _set_active(domain, email, True))
+    _, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_active(a, u, True)))
     click.echo(f"Reactivated {user.email}.")
 
 
@@ -130,11 +130,8 @@ def users_reactivate(domain, email):
 @click.argument("email")
 def users_sign_out(domain, email):
     """End every session of a user on every server (at their next request); they can sign in again."""
-    def sign_out():
-        account = get_account(domain)
-        return users.sign_out_everywhere(account, users.get_user(account, email))
-    ended = run(sign_out)
-    click.echo(f"Signed {email.strip().lower()} out everywhere: {ended} session{'' if ended == 1 else 's'} ended.")
+    ended, user = run(lambda: _with_user(domain, email, users.sign_out_everywhere))
+    click.echo(f"Signed {user.email} out everywhere: {ended} session{'' if ended == 1 else 's'} ended.")
 
 
 @users_cli.command("break-glass")
@@ -143,19 +140,16 @@ def users_sign_out(domain, email):
 @click.option("--on/--off", "on", required=True, help="Mark or unmark the Account admin as break-glass.")
 def users_break_glass(domain, email, on):
     """Let an Account admin use their password while the account requires SSO (--on), or not (--off)."""
-    def change():
-        account = get_account(domain)
-        return users.set_break_glass(account, users.get_user(account, email), on)
-    changed = run(change)
+    changed, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_break_glass(a, u, on)))
     state = "a break-glass admin" if on else "not a break-glass admin"
-    click.echo(f"{email.strip().lower()} is {'now ' if changed else 'already '}{state}.")
+    click.echo(f"{user.email} is {'now ' if changed else 'already '}{state}.")
 
 
-def _set_active(domain: str, email: str, active: bool):
+def _with_user(domain: str, email: str, action: Callable) -> tuple:
+    """Resolve the account and its user, run action(account, user); return (its result, the user)."""
     account = get_account(domain)
     user = users.get_user(account, email)
-    users.set_active(account, user, active)
-    return user
+    return action(account, user), user
 
 
 GROUPS = [teams_cli, users_cli]
