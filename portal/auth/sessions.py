@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, redirect, request, session
 from flask_login import UserMixin, current_user, login_url, login_user, logout_user
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from portal.extensions import db, login_manager
 from portal.models import RememberToken, User, UserRef, UserSession, utcnow
@@ -26,6 +26,7 @@ ENDED = "Your session has ended. Please sign in again."
 NOT_LOADED = {"static", "sso.callback"}  # the ACS never reads the browser's session: it may start one
 _LOAD = (select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
          .join(UserSession, UserSession.user_id == User.id).where(UserSession.token_hash == bindparam("token_hash")))
+_INSERT = insert(UserSession.__table__)
 _REMEMBERED = (select(User, RememberToken).join(RememberToken, RememberToken.user_id == User.id)
                .where(RememberToken.token_hash == bindparam("token_hash")))
 
@@ -69,16 +70,17 @@ def _begin(user: UserRef, method: str, now: datetime, not_after: datetime | None
     expires = now + timedelta(seconds=current_app.config["SESSION_LIFETIME"])
     if not_after is not None:
         expires = min(expires, not_after)
-    row = UserSession(token_hash=digest(token), user_id=user.id, account_id=user.account_id, method=method,
-                      created_at=now, last_seen_at=now, expires_at=expires, remember_id=remember_id,
-                      ip=(request.remote_addr or "")[:64], user_agent=(request.user_agent.string or "")[:500])
-    db.session.add(row)
-    db.session.flush()
+    # One Core INSERT (the SSO login's hot path builds no ORM object), in the caller's transaction.
+    session_id = db.session.connection().execute(_INSERT, {
+        "token_hash": digest(token), "user_id": user.id, "account_id": user.account_id, "method": method,
+        "created_at": now, "last_seen_at": now, "expires_at": expires, "remember_id": remember_id,
+        "ip": (request.remote_addr or "")[:64], "user_agent": (request.user_agent.string or "")[:500],
+    }).inserted_primary_key[0]
     session.clear()
     login_user(_Starting(user))
     session[SID] = token
     session["login_method"] = method
-    g.session_id = row.id
+    g.session_id = session_id
 
 
 def end() -> None:
