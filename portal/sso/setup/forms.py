@@ -6,7 +6,6 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-CERT_FILES = FileAllowed(["pem", "cer", "crt", "der"], "Upload a .pem, .cer or .crt certificate file.")
 XML_FILES = FileAllowed(["xml"], "Upload the IdP metadata as an .xml file.")
 
 
@@ -29,7 +28,8 @@ class SsoSettingsForm(FlaskForm):
         "IdP Signature Certificate", validators=[Optional(), Length(max=65536)],
         description="Okta: X.509 Certificate. Paste it as it is, line breaks and all. It is added to the active "
                     "certificates below.")
-    certificate_file = FileField("…or upload the certificate file (.pem, .cer, .crt)", validators=[CERT_FILES])
+    # Judged by content, not by name: Okta's download is "okta.cert"; .pem/.cer/.crt/.der all work.
+    certificate_file = FileField("…or upload the certificate file (okta.cert, .pem, .cer, .crt, .der)")
     auto_create_users = BooleanField("Auto-create users",
                                      description="Create the user on their first successful SSO login.")
     auto_create_groups = BooleanField("Auto-create groups",
@@ -45,7 +45,7 @@ class CertificateAddForm(FlaskForm):
     new_certificate = TextAreaField("New IdP Signature Certificate", validators=[Optional(), Length(max=65536)],
                                 description="The IdP's new certificate; the current ones stay active until you "
                                             "remove them.")
-    new_certificate_file = FileField("…or upload the certificate file (.pem, .cer, .crt)", validators=[CERT_FILES])
+    new_certificate_file = FileField("…or upload the certificate file (okta.cert, .pem, .cer, .crt, .der)")
 
 
 class CertificateRemoveForm(FlaskForm):

@@ -98,17 +98,18 @@ def test_loopback_http_allowed(admin_client, account):
     ("okta.cert", lambda c: c.pem.encode()),
     ("okta.cer", lambda c: c.der),
     ("okta.crt", lambda c: crlf_amp13(c.pem).encode()),
+    ("okta.der", lambda c: c.der),
+    ("certificate.txt", lambda c: c.pem.encode()),  # judged by content, not by name
 ])
 def test_certificate_upload(admin_client, account, valid_cert, name, content):
-    name = name.replace(".cert", ".pem")
     response = save(admin_client, certificate_file=(io.BytesIO(content(valid_cert)), name))
     assert response.status_code == 302, html(response)
     assert [c.sha256_fingerprint for c in service.active_certificates(account)] == [valid_cert.sha256]
 
 
-def test_upload_wrong_extension(admin_client, valid_cert):
-    page = html(save(admin_client, certificate_file=(io.BytesIO(valid_cert.pem.encode()), "cert.txt")))
-    assert "Upload a .pem, .cer or .crt certificate file." in page
+def test_upload_that_is_not_a_certificate_is_refused_by_content(admin_client, account):
+    page = html(save(admin_client, certificate_file=(io.BytesIO(b"just some notes"), "okta.cert")))
+    assert "This is not an X.509 certificate" in page and service.active_certificates(account) == []
 
 
 def test_rotation_and_expiry_warning(admin_client, account, valid_cert, expiring_cert):
