@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import normalise_email
 from portal.permissions import PERMISSIONS
 from portal.security import safe_next_path
+from portal.sso.urls import sp_urls
 
 bp = Blueprint("auth", __name__)
 
@@ -35,7 +36,8 @@ def login():
             db.session.commit()
             return redirect(safe_next_path(request.args.get("next")) or url_for("auth.dashboard"))
         if outcome.sso_required:
-            return render_template("auth/login.html", form=form, sso_required=outcome.account)
+            return render_template("auth/login.html", form=form, sso_required=outcome.account,
+                                   sso_url=sp_urls(outcome.account.domain).initiation_url)
         form.password.errors.append("Wrong email or password.")
     return render_template("auth/login.html", form=form)
 

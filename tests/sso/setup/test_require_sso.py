@@ -60,7 +60,7 @@ def test_a_member_with_the_right_password_is_sent_to_sso(client, sso_account, me
     response = login(client, member.email)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "requires single sign-on" in page
-    assert 'href="/login/saml/acme"' in page and client.get("/").status_code == 302
+    assert 'href="https://portal.test/login/saml/acme"' in page and client.get("/").status_code == 302
     event = _events("login.password")[-1]
     assert event.outcome == "failure" and event.reason == "sso_required" and event.subject == member.email
 
