@@ -12,6 +12,7 @@ from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
 from portal.auth import sessions
 from portal.audit import cli as audit_cli
+from portal.scim import cli as scim_cli
 from portal.config import ConfigError
 from portal.sso import setup as sso_setup
 from portal.sso.setup import cli as sso_cli
@@ -52,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(sso_setup.bp)
     app.register_blueprint(admin.bp)
 
-    for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS:
+    for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS + scim_cli.GROUPS:
         app.cli.add_command(group)
 
     errors.register(app)

@@ -1,0 +1,1 @@
+"""SCIM 2.0 provisioning (RFC 7643/7644) for Okta and Entra ID."""
