@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event, Reason as AuditReason
 from portal.auth import sessions
-from portal.directory.roles import account_admin_ids
+from portal.directory.roles import account_admin_ids, default_role
 from portal.directory.teams import MAX_TEAM_NAME
 from portal.directory.users import check_email
 from portal.errors import ServiceError
@@ -49,11 +49,6 @@ def _email_free(email: str, except_id: int | None = None) -> None:
     if owner is not None and owner != except_id:
         # The same answer whichever account holds it: nothing here tells which one.
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is already taken.")
-
-
-def default_role(account: Account) -> Role | None:
-    """The role granted to people created by SCIM or SSO auto-create (none unless an admin chose one)."""
-    return db.session.get(Role, account.default_role_id) if account.default_role_id else None
 
 
 def create_user(account: Account, fields: dict, actor) -> User:

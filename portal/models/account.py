@@ -48,6 +48,7 @@ class AccountView(Protocol):
     id: int
     name: str
     domain: str
+    default_role_id: int | None
 
     @property
     def sso_config(self) -> SsoConfigView | None: ...

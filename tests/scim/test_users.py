@@ -261,3 +261,20 @@ def test_deactivated_through_scim_cannot_sign_in_by_password_or_sso_until_reacti
     assert refused.value.code == "user_inactive"
     scim.patch(f"/Users/{member.scim_id}", patch_op({"op": "Replace", "path": "active", "value": "True"}))
     assert login(client, member.email).status_code == 302
+
+
+def test_default_role_is_granted_to_users_sso_auto_creates(account):
+    from datetime import datetime
+
+    from portal.directory.provisioning import sign_in_user
+    from portal.sso import acs_account
+
+    account.default_role_id = Role.by_name("Billing").id
+    db.session.commit()
+    snapshot = acs_account.load("acme")
+    assert snapshot.default_role_id == account.default_role_id
+    user, created = sign_in_user(snapshot, "fresh@acme.test", {}, auto_create=True, at=datetime(2026, 1, 1))
+    db.session.commit()
+    assert created and [r.name for r in _user("fresh@acme.test").roles] == ["Billing"]
+    event = _events("user.created")[-1]
+    assert event.details["roles"] == ["Billing"]
