@@ -61,12 +61,12 @@ def create_user(account: Account, fields: dict, actor) -> User:
                 family_name=fields.get("family_name") or "", name=fields.get("name") or "",
                 active=fields.get("active", True) is not False)
     role = default_role(account)
+    db.session.add(user)
+    if role is not None:
+        user.roles.append(role)
     try:
-        with db.session.begin_nested():  # a concurrent create of the same email: undo only this insert
-            db.session.add(user)
-            if role is not None:
-                user.roles.append(role)
-    except IntegrityError:
+        db.session.flush()
+    except IntegrityError:  # a concurrent create of the same email; the caller rolls the request back
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is already taken.") from None
     audit.record(account, Event.SCIM_USER_CREATED, actor=actor, subject=email, scim_id=user.scim_id,
                  external_id=user.external_id, active=user.active, roles=[role.name] if role else [])

@@ -98,10 +98,11 @@ def _user_or_404(account: Account, scim_id: str) -> User:
     return user
 
 
-def _user_answer(account, user, status=200, headers=None):
+def _user_answer(account, user, status=200, headers=None, new=False):
     attrs, excluded = _attribute_params()
-    groups = resources.groups_of(db.session, [user.id])[user.id] if resources.wants("groups", attrs, excluded) \
-        else None
+    groups = None
+    if resources.wants("groups", attrs, excluded):
+        groups = [] if new else resources.groups_of(db.session, [user.id])[user.id]  # a new user is in no group
     data = resources.select_attributes(resources.user_json(user, base_url(account), groups), attrs, excluded)
     return status, data, headers or {}
 
@@ -113,17 +114,25 @@ def _list_users(account, token, body):
         where.append(filters.users_where(node))
     start, count = _paging()
     attrs, excluded = _attribute_params()
-    total = db.session.scalar(select(func.count()).select_from(User).where(*where))
     users: list[User] = []
-    if count:
+    total = None
+    if count and node is not None and start == 1:
+        # A filter (Okta's and Entra's existence checks): the rows at once; a short first page is the total.
+        users = list(db.session.scalars(select(User).where(*where).order_by(User.id).limit(count)
+                                        .options(lazyload(User.account))))
+        if len(users) < count:
+            total = len(users)
+    elif count:
         # Ids first (an index-only walk of (account_id, id) even on the last page), then those rows.
         ids = list(db.session.scalars(select(User.id).where(*where).order_by(User.id).offset(start - 1)
                                       .limit(count)))
         if ids:
             users = list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)
                                             .options(lazyload(User.account))))
-    groups = resources.groups_of(db.session, [u.id for u in users]) if resources.wants("groups", attrs, excluded) \
-        else {}
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(User).where(*where))
+    groups = resources.groups_of(db.session, [u.id for u in users]) \
+        if users and resources.wants("groups", attrs, excluded) else {}
     base = base_url(account)
     found = [resources.select_attributes(resources.user_json(u, base, groups.get(u.id) if groups else None),
                                          attrs, excluded) for u in users]
@@ -133,7 +142,7 @@ def _list_users(account, token, body):
 def _create_user(account, token: ScimToken, body):
     fields = resources.user_fields(body(), replacing=False)
     user = directory.create_user(account, fields, token.actor)
-    return _user_answer(account, user, 201, {"Location": f"{base_url(account)}/Users/{user.scim_id}"})
+    return _user_answer(account, user, 201, {"Location": f"{base_url(account)}/Users/{user.scim_id}"}, new=True)
 
 
 def _get_user(account, token, body, scim_id):

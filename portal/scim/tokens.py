@@ -19,7 +19,9 @@ from portal.models import Account, ScimToken, utcnow
 PREFIX = "scim_"  # recognisable in secret scanners and logs
 MAX_NAME = 100
 TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often per token
-_BY_HASH = select(ScimToken).where(ScimToken.token_hash == bindparam("token_hash"))
+# The token and its account in one query (every SCIM request runs it).
+_BY_HASH = select(ScimToken, Account).join(Account, Account.id == ScimToken.account_id).where(
+    ScimToken.token_hash == bindparam("token_hash"))
 _TOUCH = update(ScimToken.__table__).where(ScimToken.__table__.c.id == bindparam("token_id")).values(
     last_used_at=bindparam("at"))
 
@@ -80,11 +82,11 @@ def authenticate(domain: str, authorization: str | None) -> ScimToken | None:
     value = value.strip()
     if scheme.lower() != "bearer" or not value or len(value) > 200:
         return None
-    row = db.session.execute(_BY_HASH, {"token_hash": digest(value)}).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
+    found = db.session.execute(_BY_HASH, {"token_hash": digest(value)}).first()
+    if found is None:
         return None
-    account = db.session.get(Account, row.account_id)
-    if account is None or account.domain != domain:
+    row, account = found
+    if row.revoked_at is not None or account.domain != domain:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:

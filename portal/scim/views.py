@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal import audit
 from portal.audit import Event
 from portal.directory.scim import ProvisioningRefused
+from portal.errors import ServiceError
 from portal.extensions import csrf, db
 from portal.models import Account
 from portal.scim import endpoints, tokens
@@ -37,7 +38,7 @@ def service(domain: str, rest: str):
         if token is None:
             raise ScimError(401, None, "A valid bearer token of this account is required.",
                             headers={"WWW-Authenticate": 'Bearer realm="SCIM"'})
-        account = db.session.get(Account, token.account_id)
+        account = db.session.get(Account, token.account_id)  # loaded with the token: no query
         wait = tokens.throttle(token)
         if wait is not None:
             raise ScimError(429, None, f"Too many requests for this token; retry in {wait} s.",
@@ -51,10 +52,16 @@ def service(domain: str, rest: str):
         return _refused(ScimError(exc.status, exc.scim_type, str(exc)), account, token)
     except ScimError as exc:
         return _refused(exc, account, token)
+    except ServiceError as exc:  # a directory rule outside the SCIM-specific ones
+        return _refused(ScimError(400, "invalidValue", str(exc)), account, token)
     except (OperationalError, InterfaceError):
         db.session.rollback()
         current_app.logger.error("scim: database error")
         return _answer(503, ScimError(503, None, "The database is unreachable; nothing was changed.").body())
+    except Exception:  # a bug: still a SCIM answer, with nothing written
+        db.session.rollback()
+        current_app.logger.exception("scim: unexpected error")
+        return _answer(500, ScimError(500, None, "An unexpected error happened; nothing was changed.").body())
 
 
 def _body():

@@ -103,3 +103,13 @@ def test_never_a_5xx_for_bad_input(scim):
         response = scim.request(method, path, raw=raw)
         assert 400 <= response.status_code < 500, (method, path, raw, response.get_data(as_text=True))
         assert response.mimetype == "application/scim+json"
+
+
+def test_an_unexpected_error_is_still_a_scim_answer_with_nothing_written(scim, monkeypatch):
+    from portal.scim import endpoints
+
+    def broken(*args):
+        raise RuntimeError("bug")
+    monkeypatch.setitem(endpoints.ROUTES[("Users", 1)], "POST", broken)
+    assert_error(scim.post("/Users", okta_user("bug@acme.test")), 500)
+    assert User.by_email("bug@acme.test") is None

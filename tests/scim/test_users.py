@@ -278,3 +278,11 @@ def test_default_role_is_granted_to_users_sso_auto_creates(account):
     assert created and [r.name for r in _user("fresh@acme.test").roles] == ["Billing"]
     event = _events("user.created")[-1]
     assert event.details["roles"] == ["Billing"]
+
+
+def test_scim_deactivation_throws_an_open_browser_session_out_at_the_next_click(scim, member_client, member):
+    assert member_client.get("/").status_code == 200
+    assert scim.patch(f"/Users/{member.scim_id}",
+                      patch_op({"op": "replace", "value": {"active": False}})).status_code == 200
+    response = member_client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
