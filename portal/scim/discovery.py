@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, EnterpriseUser, ETag, Filter, Group,
-                          Patch, ResourceType, SchemaExtension, ServiceProviderConfig, Sort, User)
+from scim2_models import (AuthenticationScheme, Bulk, ChangePassword, Context, ETag, Filter, Group, Patch,
+                          ResourceType, ServiceProviderConfig, Sort, User)
 
 from portal.scim.errors import ScimError
 
@@ -42,8 +42,7 @@ def service_provider_config(base: str) -> dict:
 @lru_cache(maxsize=1)
 def _resource_types() -> tuple[dict, ...]:
     user = ResourceType(id="User", name="User", description="People of the account", endpoint="/Users",
-                        schema_=USER_SCHEMA,
-                        schema_extensions=[SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False)])
+                        schema_=USER_SCHEMA)
     group = ResourceType(id="Group", name="Group", description="Teams of the account", endpoint="/Groups",
                          schema_=GROUP_SCHEMA)
     return tuple(_dump(r) for r in (user, group))
@@ -55,13 +54,33 @@ def resource_types(base: str) -> list[dict]:
             for r in _resource_types()]
 
 
+# The attributes the portal keeps; the published schemas list only these (others are accepted and ignored,
+# like the enterprise extension Entra ID sends), so a client reading /Schemas knows what round-trips.
+KEPT = {"User": {"userName": None, "name": {"givenName", "familyName", "formatted"}, "displayName": None,
+                 "emails": {"value", "type", "primary"}, "active": None, "groups": None},
+        "Group": {"displayName": None, "members": None}}
+
+
 @lru_cache(maxsize=1)
 def _schemas() -> tuple[dict, ...]:
-    return tuple(_dump(model.to_schema()) for model in (User, Group, EnterpriseUser))
+    schemas = []
+    for model in (User, Group):
+        schema = _dump(model.to_schema())
+        kept = KEPT[schema["name"]]
+        attributes = []
+        for attribute in schema["attributes"]:
+            if attribute["name"] not in kept:
+                continue
+            subs = kept[attribute["name"]]
+            if subs is not None and "subAttributes" in attribute:
+                attribute = dict(attribute, subAttributes=[a for a in attribute["subAttributes"] if a["name"] in subs])
+            attributes.append(attribute)
+        schemas.append(dict(schema, attributes=attributes))
+    return tuple(schemas)
 
 
 def schemas(base: str) -> list[dict]:
-    """The User, Group and enterprise User schemas, each with its meta.location."""
+    """The User and Group schemas (the attributes the portal keeps), each with its meta.location."""
     return [dict(s, meta={"resourceType": "Schema", "location": f"{base}/Schemas/{s['id']}"}) for s in _schemas()]
 
 
