@@ -7,11 +7,13 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, config, errors, security, sso
+from portal import admin, auth, config, errors, scim, security, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
 from portal.auth import sessions
 from portal.audit import cli as audit_cli
+from portal.scim import cli as scim_cli
+from portal.scim import setup as scim_setup
 from portal.config import ConfigError
 from portal.sso import setup as sso_setup
 from portal.sso.setup import cli as sso_cli
@@ -51,8 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(sso.bp)
     app.register_blueprint(sso_setup.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(scim.bp)
+    app.register_blueprint(scim_setup.bp)
 
-    for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS:
+    for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS + scim_cli.GROUPS:
         app.cli.add_command(group)
 
     errors.register(app)

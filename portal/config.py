@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -41,11 +42,13 @@ DEFAULTS = {
     "REMEMBER_LIFETIME": 14 * 86400,  # "Keep me signed in" starts new sessions for this long
     "PROXY_FIX": 0,  # number of trusted proxies in front of the portal (X-Forwarded-*)
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "SCIM_MAX_BODY_BYTES": 1024 * 1024,  # cap on a SCIM request body (413 above)
+    "SCIM_RATE_LIMIT": "50 per second;2000 per minute",  # requests per SCIM token (429 with Retry-After above)
 }
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
-                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME")
+                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES")
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -68,7 +71,7 @@ def check(app: Flask) -> None:
         cfg["AUDIT_RETENTION_DAYS"] = _as_int("AUDIT_RETENTION_DAYS", cfg["AUDIT_RETENTION_DAYS"])
     else:
         cfg["AUDIT_RETENTION_DAYS"] = None
-    for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME"):
+    for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES"):
         if cfg[name] < 1:
             raise ConfigError(f"PORTAL_{name} must be at least 1 second, got {cfg[name]}")
     cfg["BASE_URL"] = _base_url(str(cfg["BASE_URL"]))
@@ -82,6 +85,11 @@ def check(app: Flask) -> None:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(app)
+    try:
+        parse_many(str(cfg["SCIM_RATE_LIMIT"]))
+    except ValueError:
+        raise ConfigError(f"PORTAL_SCIM_RATE_LIMIT must look like '50 per second;2000 per minute', "
+                          f"got {cfg['SCIM_RATE_LIMIT']!r}") from None
     cfg["RATELIMIT_STORAGE_URI"] = str(cfg["RATELIMIT_STORAGE_URI"])
     if "://" not in cfg["RATELIMIT_STORAGE_URI"]:
         raise ConfigError("PORTAL_RATELIMIT_STORAGE_URI must look like memory:// or redis://host:port")

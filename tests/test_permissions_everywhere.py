@@ -20,10 +20,12 @@ from tests.sso.helpers import add_certificate, make_cert
 
 # Rule strings with every <variable> written as <>.
 ANONYMOUS_OK = {"/login", "/login/sso", "/login/saml/<>", "/login/saml/<>/callback", "/login/saml/<>/metadata",
-                "/static/<>"}
+                "/static/<>", "/scim/v2/<>", "/scim/v2/<>/<>"}  # SCIM: bearer tokens, not sessions
 SIGNED_IN_OK = {"/", "/logout", "/account", "/account/password", "/account/sessions/<>/end",
                 "/account/sessions/end-all"}  # any signed-in user, no permission needed: their own things
-CSRF_EXEMPT = {"/login/saml/<>/callback"}  # the IdP posts cross-site; SAML validation protects it
+# The SCIM service: a bearer-token JSON API with no cookie or form (tests/scim/ walks its auth and scoping).
+BEARER_API = {"/scim/v2/<>", "/scim/v2/<>/<>"}
+CSRF_EXEMPT = {"/login/saml/<>/callback"} | BEARER_API  # the IdP posts cross-site; SAML validation protects it
 MUST_INCLUDE = {"/admin/teams", "/admin/users", "/admin/audit", "/settings/security/sso"}
 METHODS = ("GET", "POST")
 

@@ -41,6 +41,18 @@ class Event(str, Enum):
     USER_SIGNED_OUT = "user.signed_out"
     USER_PASSWORD_CHANGED = "user.password_changed"
     USER_BREAK_GLASS_CHANGED = "user.break_glass_changed"
+    ACCOUNT_DEFAULT_ROLE_CHANGED = "account.default_role_changed"
+    SCIM_TOKEN_CREATED = "scim.token.created"
+    SCIM_TOKEN_REVOKED = "scim.token.revoked"
+    SCIM_USER_CREATED = "scim.user.created"
+    SCIM_USER_UPDATED = "scim.user.updated"
+    SCIM_USER_DEACTIVATED = "scim.user.deactivated"
+    SCIM_USER_REACTIVATED = "scim.user.reactivated"
+    SCIM_USER_DELETED = "scim.user.deleted"
+    SCIM_GROUP_CREATED = "scim.group.created"
+    SCIM_GROUP_UPDATED = "scim.group.updated"
+    SCIM_GROUP_DELETED = "scim.group.deleted"
+    SCIM_REQUEST_REFUSED = "scim.request.refused"
 
 
 class Reason(str, Enum):

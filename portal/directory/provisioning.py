@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event
 from portal.extensions import db
-from portal.models import AccountView, User, UserRef, normalise_email
+from portal.models import AccountView, Role, User, UserRef, normalise_email, user_roles
 
 # Attribute names (compared lower-case, last URI segment) that carry a person's names.
 FIRST_NAME = ("firstname", "givenname", "given_name", "first_name", "2.5.4.42")
@@ -126,5 +126,19 @@ def _create(account: AccountView, email: str, name: str, at: datetime) -> UserRo
     except IntegrityError:
         return None
     user = UserRow(id=result.inserted_primary_key[0], account_id=account.id, email=email, active=True)
-    audit.record(account, Event.USER_CREATED, actor=user, subject=email, created_via="sso", roles=[])
+    role = _grant_default_role(account, user.id)
+    audit.record(account, Event.USER_CREATED, actor=user, subject=email, created_via="sso",
+                 roles=[role] if role else [])
     return user
+
+
+def _grant_default_role(account: AccountView, user_id: int) -> str | None:
+    """Grant the account's default role for new people (if any) to a user SSO just created; its name."""
+    role_id = account.default_role_id
+    if role_id is None:
+        return None
+    name = db.session.connection().execute(select(Role.name).where(Role.id == role_id)).scalar()
+    if name is None:
+        return None
+    db.session.connection().execute(insert(user_roles), {"user_id": user_id, "role_id": role_id})
+    return name

@@ -87,3 +87,21 @@ def refuse_last_admin(account: Account, actor, event_type: str, subject: str, wh
         audit.record(account, event_type, outcome="failure", reason=AuditReason.LAST_ACCOUNT_ADMIN, actor=actor,
                      subject=subject)
         raise ServiceError(LAST_ADMIN.format(who=what))
+
+
+def default_role(account: Account) -> Role | None:
+    """The role granted to people created by SCIM or SSO auto-create (None unless an admin chose one)."""
+    return db.session.get(Role, account.default_role_id) if account.default_role_id else None
+
+
+def set_default_role(account: Account, role_name: str | None, actor) -> bool:
+    """Set (or clear, with None) the account's default role for new people; audited. False when unchanged."""
+    role = get_role(role_name) if role_name else None
+    before = default_role(account)
+    if (before.id if before else None) == (role.id if role else None):
+        return False
+    account.default_role_id = role.id if role else None
+    db.session.flush()
+    audit.record(account, Event.ACCOUNT_DEFAULT_ROLE_CHANGED, actor=actor, subject=account.domain,
+                 before=before.name if before else None, after=role.name if role else None)
+    return True

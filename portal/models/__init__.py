@@ -2,15 +2,16 @@
 from portal.models.account import Account, AccountView, domain_problem, normalise_domain
 from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
+from portal.models.scim import ScimActor, ScimToken
 from portal.models.session import RememberToken, UserSession
 from portal.models.sso import (ClaimedEmailDomain, IdpCertificate, PendingAuthnRequest, SeenAssertion, SsoConfig,
                                SsoTestResult)
-from portal.models.user import (Role, Team, TeamMembership, User, UserRef, normalise_email, team_roles,
-                               user_roles)
+from portal.models.user import (Role, Team, TeamMembership, User, UserRef, new_scim_id, normalise_email,
+                               team_roles, user_roles)
 
 __all__ = [
     "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
-    "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
-    "UserRef", "UserSession", "domain_problem", "iso", "normalise_domain", "normalise_email", "team_roles",
+    "RememberToken", "Role", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
+    "UserRef", "UserSession", "domain_problem", "iso", "new_scim_id", "normalise_domain", "normalise_email", "team_roles",
     "user_roles", "utcnow",
 ]

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import String, func, select
+from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -48,6 +48,7 @@ class AccountView(Protocol):
     id: int
     name: str
     domain: str
+    default_role_id: int | None
 
     @property
     def sso_config(self) -> SsoConfigView | None: ...
@@ -60,6 +61,8 @@ class Account(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     domain: Mapped[str] = mapped_column(String(63), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Granted to people created by SCIM or by SSO auto-create; none by default.
+    default_role_id: Mapped[int | None] = mapped_column(ForeignKey("role.id", ondelete="SET NULL"))
 
     sso_config: Mapped["SsoConfig"] = relationship(back_populates="account", uselist=False)  # noqa: F821
 

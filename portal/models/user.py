@@ -1,12 +1,13 @@
 """Users, teams, roles and the links between them."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Protocol
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint, func, select
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,8 +15,8 @@ from portal.extensions import db
 from portal.models.account import Account
 from portal.models.base import utcnow
 
-CREATED_VIA = ("password", "sso", "cli")
-SOURCES = ("manual", "sso")
+CREATED_VIA = ("password", "sso", "cli", "scim")
+SOURCES = ("manual", "sso", "scim")
 
 team_roles = Table(
     "team_role", db.metadata,
@@ -27,6 +28,11 @@ user_roles = Table(
     Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
     Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+def new_scim_id() -> str:
+    """An opaque, stable SCIM id (never the email, which may change)."""
+    return uuid.uuid4().hex
 
 
 def normalise_email(value: str | None) -> str:
@@ -59,6 +65,11 @@ class Role(db.Model):
 class User(UserMixin, db.Model):
     # "user" is a reserved word in PostgreSQL.
     __tablename__ = "user_account"
+    __table_args__ = (
+        # SCIM: Okta and Entra ID look people up by externalId; /Users pages walk (account_id, id).
+        Index("ix_user_account_account_external_id", "account_id", "external_id"),
+        Index("ix_user_account_account_id_id", "account_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
@@ -73,6 +84,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     last_sso_login_at: Mapped[datetime | None]
+    # SCIM (RFC 7643): opaque stable id, the IdP's externalId, name parts, meta.lastModified.
+    scim_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_scim_id)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    given_name: Mapped[str] = mapped_column(String(200), default="")
+    family_name: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     account: Mapped[Account] = relationship(lazy="joined")
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.id)
@@ -133,6 +150,10 @@ class Team(db.Model):
     name_key: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(16), default="manual")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set while SCIM owns a link to this team (it created it, or a pushed group of that name linked it).
+    scim_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    scim_external_id: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
     roles: Mapped[list[Role]] = relationship(secondary=team_roles, order_by=Role.id)

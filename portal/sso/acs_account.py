@@ -43,6 +43,7 @@ class AcsAccount:
     id: int
     name: str
     domain: str
+    default_role_id: int | None = None  # granted to a user that SSO auto-creates
     sso_config: AcsSsoConfig | None = None
 
 

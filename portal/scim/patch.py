@@ -1,0 +1,225 @@
+"""PATCH (RFC 7644 §3.5.2) in Okta's and Entra ID's forms, turned into directory changes.
+
+Op names are case-insensitive ("Replace"), booleans may come as "True"/"False", a value without a path is
+an object of attributes, and members are removed by a path filter (members[value eq "id"]) or by a value
+list. Paths are parsed by scim2-models; nothing is written until every operation has been read.
+"""
+from __future__ import annotations
+
+from scim2_models import Path
+from scim2_models.path import AttrPath, Comparison, LogicalExpr, LogicalOperator, ValuePath
+
+from portal.scim.discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
+from portal.scim.errors import ScimError
+from portal.scim.resources import member_values
+
+OPS = ("add", "remove", "replace")
+# Core User attributes the portal does not keep: accepted and ignored (Entra ID sends several of them).
+IGNORED_USER = {"nickname", "profileurl", "title", "usertype", "preferredlanguage", "locale", "timezone",
+                "password", "phonenumbers", "ims", "photos", "addresses", "entitlements", "roles",
+                "x509certificates", "name.formatted", "name.middlename", "name.honorificprefix",
+                "name.honorificsuffix", "emails.type", "emails.primary", "emails.display"}
+USER_PATHS = {"username": "email", "externalid": "external_id", "displayname": "name",
+              "name.givenname": "given_name", "name.familyname": "family_name", "active": "active",
+              "emails": "email", "emails.value": "email"}
+
+
+def operations(body) -> list[tuple[str, str | None, object]]:
+    """(op, path, value) of each operation of a PatchOp body; 400 invalidSyntax when it is not one."""
+    if not isinstance(body, dict):
+        raise ScimError(400, "invalidSyntax", "The body must be a PatchOp JSON object.")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or PATCH_SCHEMA.lower() not in
+                                {str(s).lower() for s in schemas}):
+        raise ScimError(400, "invalidSyntax", f"schemas must be [\"{PATCH_SCHEMA}\"].")
+    ops = body.get("Operations", body.get("operations"))
+    if not isinstance(ops, list) or not ops:
+        raise ScimError(400, "invalidSyntax", "Operations must be a non-empty list.")
+    result = []
+    for op in ops:
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str) or op["op"].lower() not in OPS:
+            raise ScimError(400, "invalidSyntax", "Each operation needs \"op\": add, remove or replace.")
+        path = op.get("path")
+        if path is not None and (not isinstance(path, str) or not path.strip()):
+            raise ScimError(400, "invalidPath", "path must be a non-empty string.")
+        if op["op"].lower() != "remove" and "value" not in op:
+            raise ScimError(400, "invalidValue", f"The {op['op']} operation needs a value.")
+        result.append((op["op"].lower(), path.strip() if path else None, op.get("value")))
+    return result
+
+
+def _parse_path(path: str):
+    try:
+        return Path(path).ast
+    except Exception as exc:  # noqa: BLE001 - scim2-models raises its own and lark errors
+        raise ScimError(400, "invalidPath", f"path {path!r} does not parse: {exc}") from None
+
+
+def _attr_name(attr_path: AttrPath, core: str) -> str:
+    if attr_path.uri:
+        uri = attr_path.uri.lower()
+        if uri == ENTERPRISE_SCHEMA.lower():
+            return "#enterprise"
+        if uri != core.lower():
+            raise ScimError(400, "invalidPath", f"Unknown schema {attr_path.uri!r}.")
+    return str(AttrPath(attr=attr_path.attr, sub_attr=attr_path.sub_attr)).lower()
+
+
+def boolean(value) -> bool:
+    """true/false, also as Entra ID's "True"/"False" strings; 400 invalidValue otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ScimError(400, "invalidValue", f"active must be true or false, not {value!r}.")
+
+
+def _string(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise ScimError(400, "invalidValue", f"{what} must be a string.")
+    return value
+
+
+def user_changes(ops, own_id: str) -> dict:
+    """Directory field changes of a user PATCH (portal.directory.scim.USER_FIELDS)."""
+    changes: dict = {}
+    for op, path, value in ops:
+        if path is None:
+            if op == "remove":
+                raise ScimError(400, "noTarget", "remove needs a path.")
+            if not isinstance(value, dict):
+                raise ScimError(400, "invalidValue", "Without a path, value must be an object of attributes.")
+            for key, item in value.items():
+                if key.lower() in (ENTERPRISE_SCHEMA.lower(), USER_SCHEMA.lower()) and isinstance(item, dict):
+                    if key.lower() == USER_SCHEMA.lower():
+                        changes.update(user_changes([(op, None, item)], own_id))
+                    continue  # the enterprise extension's attributes are accepted and ignored
+                _user_attr(changes, op, _parse_path(key), item, own_id)
+        else:
+            _user_attr(changes, op, _parse_path(path), value, own_id)
+    return changes
+
+
+def _user_attr(changes: dict, op: str, node, value, own_id: str) -> None:
+    if isinstance(node, ValuePath):
+        if _attr_name(node.attr_path, USER_SCHEMA) != "emails" or node.sub_attr not in (None, "value"):
+            name = str(node)
+            if _attr_name(node.attr_path, USER_SCHEMA) in {"phonenumbers", "addresses", "ims", "photos",
+                                                          "entitlements", "roles", "x509certificates", "emails"}:
+                return  # a value of an attribute the portal does not keep (Entra: addresses[type eq "work"]...)
+            raise ScimError(400, "invalidPath", f"Unsupported path {name!r}.")
+        if op == "remove":
+            raise ScimError(400, "invalidValue", "The primary email is the userName and cannot be removed.")
+        if node.sub_attr is None:
+            value = value[0].get("value") if isinstance(value, list) and value and isinstance(value[0], dict) \
+                else (value.get("value") if isinstance(value, dict) else value)
+        changes["email"] = _string(value, "emails.value")
+        return
+    if not isinstance(node, AttrPath):
+        raise ScimError(400, "invalidPath", f"Unsupported path {str(node)!r}.")
+    name = _attr_name(node, USER_SCHEMA)
+    if name == "#enterprise" or name in IGNORED_USER or name.split(".")[0] in IGNORED_USER:
+        return  # accepted, not kept (enterprise extension, attributes the portal has no place for)
+    if name in ("id", "meta", "schemas") or name.startswith("meta."):
+        if name == "id" and value == own_id and op != "remove":
+            return  # Okta repeats the resource's own id unchanged
+        raise ScimError(400, "mutability", f"{name} is read-only.")
+    if name == "groups":
+        raise ScimError(400, "mutability", "groups is read-only: change memberships through /Groups.")
+    if name == "name":
+        if op == "remove":
+            changes["given_name"] = changes["family_name"] = ""
+            return
+        if not isinstance(value, dict):
+            raise ScimError(400, "invalidValue", "name must be an object.")
+        for key, item in value.items():
+            _user_attr(changes, op, AttrPath(attr="name", sub_attr=key), item, own_id)
+        return
+    if name.startswith("urn:") or name == ENTERPRISE_SCHEMA.lower():
+        return
+    field = USER_PATHS.get(name)
+    if field is None:
+        raise ScimError(400, "invalidPath", f"Unknown attribute {name!r}.")
+    if op == "remove":
+        if field in ("email", "active"):
+            raise ScimError(400, "invalidValue", f"{name} cannot be removed.")
+        changes[field] = None if field == "external_id" else ""
+        return
+    if field == "active":
+        changes["active"] = boolean(value)
+    elif name == "emails":
+        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+            raise ScimError(400, "invalidValue", "emails must be a list of objects.")
+        primary = next((e for e in value if isinstance(e, dict) and e.get("primary")), None) \
+            if isinstance(value, list) else None
+        if primary is None and isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+            primary = value[0]
+        if primary is None:
+            if isinstance(value, list):
+                return  # other emails are ignored
+            raise ScimError(400, "invalidValue", "emails must be a list.")
+        changes["email"] = _string(primary.get("value"), "emails.value")
+    elif field == "external_id":
+        changes[field] = None if value is None else _string(value, name)
+    else:
+        changes[field] = _string(value, name)[:200]
+
+
+def group_changes(ops, own_id: str) -> dict:
+    """A group PATCH as update_group arguments: name, external_id, add, remove (SCIM ids), replace."""
+    result: dict = {"add": [], "remove": [], "replace": None}
+    for op, path, value in ops:
+        if path is None:
+            if op == "remove":
+                raise ScimError(400, "noTarget", "remove needs a path.")
+            if not isinstance(value, dict):
+                raise ScimError(400, "invalidValue", "Without a path, value must be an object of attributes.")
+            for key, item in value.items():
+                _group_attr(result, op, _parse_path(key), item, own_id)
+        else:
+            _group_attr(result, op, _parse_path(path), value, own_id)
+    return result
+
+
+def _group_attr(result: dict, op: str, node, value, own_id: str) -> None:
+    if isinstance(node, ValuePath):
+        if _attr_name(node.attr_path, GROUP_SCHEMA) != "members" or node.sub_attr or op != "remove":
+            raise ScimError(400, "invalidPath", f"Unsupported path {str(node)!r}.")
+        result["remove"].extend(_member_filter_ids(node.val_filter))
+        return
+    if not isinstance(node, AttrPath):
+        raise ScimError(400, "invalidPath", f"Unsupported path {str(node)!r}.")
+    name = _attr_name(node, GROUP_SCHEMA)
+    if name in ("id", "meta", "schemas") or name.startswith("meta."):
+        if name == "id" and value == own_id and op != "remove":
+            return
+        raise ScimError(400, "mutability", f"{name} is read-only.")
+    if name == "displayname":
+        if op == "remove":
+            raise ScimError(400, "invalidValue", "displayName is required.")
+        result["name"] = _string(value, "displayName")
+    elif name == "externalid":
+        result["external_id"] = None if op == "remove" or value is None else _string(value, "externalId")
+        result["set_external_id"] = True
+    elif name == "members":
+        ids = member_values(value) if not (op == "remove" and value is None) else None
+        if op == "add":
+            result["add"].extend(ids)
+        elif op == "replace":
+            result["replace"], result["add"], result["remove"] = list(ids), [], []
+        elif ids is None:
+            result["replace"], result["add"], result["remove"] = [], [], []
+        else:
+            result["remove"].extend(ids)
+    else:
+        raise ScimError(400, "invalidPath", f"Unknown attribute {name!r}.")
+
+
+def _member_filter_ids(node) -> list[str]:
+    """The user ids a members[...] removal filter names: value eq "id", joined with or."""
+    if isinstance(node, Comparison) and node.attr_path.attr.lower() == "value" and node.op.value == "eq" \
+            and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_:
+        return [v for term in node.terms for v in _member_filter_ids(term)]
+    raise ScimError(400, "invalidFilter", "Remove members with members[value eq \"id\"] (or several joined by or).")

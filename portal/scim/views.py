@@ -1,0 +1,107 @@
+"""The SCIM 2.0 service at {PORTAL_BASE_URL}/scim/v2/{domain}: bearer auth, its own routing and error answers.
+
+One view takes every path and method under the base URL, so unknown paths (404), wrong methods (405), the
+body cap (413) and throttling (429) all answer with the RFC 7644 §3.12 error body, never an HTML page.
+The account comes from the token, which must belong to the account of the URL.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal import audit
+from portal.audit import Event
+from portal.directory.scim import ProvisioningRefused
+from portal.errors import ServiceError
+from portal.extensions import csrf, db
+from portal.models import Account
+from portal.scim import endpoints, tokens
+from portal.scim.errors import CONTENT_TYPE, ScimError
+
+bp = Blueprint("scim", __name__)
+# A bearer-token JSON API: no cookie authenticates here, so there is no cross-site request to forge.
+csrf.exempt(bp)
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+@bp.route("/scim/v2/<domain>", defaults={"rest": ""}, methods=METHODS, provide_automatic_options=False,
+          strict_slashes=False)
+@bp.route("/scim/v2/<domain>/<path:rest>", methods=METHODS, provide_automatic_options=False)
+def service(domain: str, rest: str):
+    token = account = None
+    try:
+        token = tokens.authenticate(domain, request.headers.get("Authorization"))
+        if token is None:
+            raise ScimError(401, None, "A valid bearer token of this account is required.",
+                            headers={"WWW-Authenticate": 'Bearer realm="SCIM"'})
+        account = db.session.get(Account, token.account_id)  # loaded with the token: no query
+        wait = tokens.throttle(token)
+        if wait is not None:
+            raise ScimError(429, None, f"Too many requests for this token; retry in {wait} s.",
+                            headers={"Retry-After": str(wait)})
+        handler, args = endpoints.route(rest.rstrip("/"), request.method)
+        status, body, headers = handler(account, token, _body if request.method in ("POST", "PUT", "PATCH")
+                                        else None, *args)
+        db.session.commit()
+        return _answer(status, body, headers)
+    except ProvisioningRefused as exc:
+        return _refused(ScimError(exc.status, exc.scim_type, str(exc)), account, token)
+    except ScimError as exc:
+        return _refused(exc, account, token)
+    except ServiceError as exc:  # a directory rule outside the SCIM-specific ones
+        return _refused(ScimError(400, "invalidValue", str(exc)), account, token)
+    except (OperationalError, InterfaceError):
+        db.session.rollback()
+        current_app.logger.error("scim: database error")
+        return _answer(503, ScimError(503, None, "The database is unreachable; nothing was changed.").body())
+    except Exception:  # a bug: still a SCIM answer, with nothing written
+        db.session.rollback()
+        current_app.logger.exception("scim: unexpected error")
+        return _answer(500, ScimError(500, None, "An unexpected error happened; nothing was changed.").body())
+
+
+def _body():
+    """The request's JSON body: 413 over PORTAL_SCIM_MAX_BODY_BYTES, 400 invalidSyntax when it is not JSON."""
+    cap = current_app.config["SCIM_MAX_BODY_BYTES"]
+    too_large = ScimError(413, None, f"The request body is larger than {cap} bytes.")
+    if request.content_length is not None and request.content_length > cap:
+        raise too_large
+    try:
+        data = request.stream.read(cap + 1)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(data) > cap:
+        raise too_large
+    if request.mimetype not in ("", "application/scim+json", "application/json"):
+        raise ScimError(400, "invalidSyntax", "Send application/scim+json (or application/json).")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ScimError(400, "invalidSyntax", "The body is not valid JSON.") from None
+
+
+def _answer(status: int, body, headers: dict | None = None) -> Response:
+    if body is None:
+        response = Response(status=status)
+    else:
+        response = Response(json.dumps(body, separators=(",", ":")), status=status, mimetype=CONTENT_TYPE)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _refused(exc: ScimError, account, token) -> Response:
+    db.session.rollback()  # nothing half-written
+    audited = token is not None and (exc.status != 429 or tokens.first_refusal_in_window(
+        token, int(exc.headers.get("Retry-After", "1"))))
+    if audited:  # an unauthenticated request is not filed under any account: nobody floods an audit log
+        audit.record(account, Event.SCIM_REQUEST_REFUSED, actor=token.actor, outcome="failure",
+                     reason=exc.audit_reason, subject=f"{request.method} {request.path}"[:500],
+                     status=exc.status, detail=exc.detail[:1000], token_id=token.id)
+        db.session.commit()
+    g.scim_refused = exc.audit_reason
+    return _answer(exc.status, exc.body(), exc.headers)
