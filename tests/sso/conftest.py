@@ -57,3 +57,17 @@ def expiring_cert() -> Cert:
 @pytest.fixture(scope="session")
 def private_key_pem(valid_cert) -> str:
     return valid_cert.key_pem
+
+
+@pytest.fixture
+def hostile_idp(idp_keys) -> TestIdp:
+    """The IdP of the hostile account (globex): its own key and issuer."""
+    return TestIdp(idp_keys["attacker"], issuer="http://www.okta.com/exkHOSTILE",
+                   sso_url="https://hostile.test/app/portal/sso/saml")
+
+
+@pytest.fixture
+def hostile_flow(client, hostile_idp, other_account) -> Flow:
+    """Logins at globex, whose admin and IdP are hostile to acme; auto-create users on."""
+    configure_sso(other_account, hostile_idp, auto_create_users=True)
+    return Flow(client, hostile_idp, other_account)

@@ -1,7 +1,6 @@
 """SSO settings services shared by the settings page and `flask sso-config`: one set of rules."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.audit import Event
 from portal.config import is_loopback_host
+from portal.directory.group_sync import GroupFilterError, compile_group_filter
 from portal.directory.roles import account_admin_ids
 from portal.errors import FieldErrors
 from portal.extensions import db
@@ -114,15 +114,15 @@ def check_issuer(value: str) -> str:
 
 
 def check_group_filter(value: str) -> str:
-    """The regex trimmed, or SettingsError naming where it fails to compile."""
+    """The RE2 pattern trimmed, or SettingsError with RE2's reason when it does not compile."""
     pattern = (value or "").strip()
     if len(pattern) > 1000:
         raise SettingsError({"group_filter": "The group filter is at most 1000 characters long."})
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise SettingsError({"group_filter": f"This regular expression does not compile: {exc.msg} at position "
-                                             f"{exc.pos}."}) from None
+        compile_group_filter(pattern)
+    except GroupFilterError as exc:
+        raise SettingsError({"group_filter": f"This regular expression is not valid RE2 syntax: {exc}. "
+                                             "(RE2 has no look-around or backreferences.)"}) from None
     return pattern
 
 

@@ -92,13 +92,22 @@ def test_login_url_rules(account, url, ok):
         assert "idp_login_url" in info.value.errors
 
 
-def test_group_filter_that_does_not_compile_names_the_position(account):
+def test_group_filter_that_does_not_compile_gives_the_reason(account):
     with pytest.raises(SettingsError) as info:
         service.apply(account, SettingsChange(group_filter="^(eng|ops"))
-    assert "at position 1" in info.value.errors["group_filter"]
+    assert "not valid RE2 syntax" in info.value.errors["group_filter"]
     assert "missing )" in info.value.errors["group_filter"]
     service.apply(account, SettingsChange(group_filter="^(eng|ops)-.*$", auto_create_groups=True))
     assert service.get_config(account).group_filter == "^(eng|ops)-.*$"
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=eng-)ops", r"(eng)-\1", r"(?=eng).*"])
+def test_group_filter_outside_re2_is_refused(account, pattern):
+    # Look-around and backreferences compile in Python's re but not in RE2, whose matching is linear.
+    with pytest.raises(SettingsError) as info:
+        service.apply(account, SettingsChange(group_filter=pattern))
+    assert "not valid RE2 syntax" in info.value.errors["group_filter"]
+    assert service.get_config(account).group_filter is None
 
 
 def test_several_errors_reported_together(account, private_key_pem):
