@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.saml_idp import KeyPair, TestIdp, make_keypair
-from tests.sso.helpers import Cert, Flow, configure_sso, make_cert
+from tests.sso.helpers import Cert, Flow, configure_sso, make_cert, weak_key
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +52,18 @@ def expired_cert() -> Cert:
 def expiring_cert() -> Cert:
     """Valid, but expires in 10 days."""
     return make_cert("expiring.okta.com", days_valid=20, days_ago=10)
+
+
+@pytest.fixture(scope="session")
+def future_cert() -> Cert:
+    """Valid only from ten days on."""
+    return make_cert("future.okta.com", days_ago=-10)
+
+
+@pytest.fixture(scope="session", params=["rsa1024", "dsa"])
+def weak_cert(request) -> Cert:
+    """A certificate whose key is too weak: RSA-1024, DSA."""
+    return make_cert(f"weak-{request.param}.okta.com", key=weak_key(request.param))
 
 
 @pytest.fixture(scope="session")

@@ -122,7 +122,7 @@ def sp_metadata(domain):
 @sso_config_cli.command("check")
 @click.argument("domain")
 def check(domain):
-    """Exit 1 and say why when SSO is incomplete, a certificate expires within 30 days or the domain is invalid."""
+    """Exit 1 and say why: SSO incomplete, a certificate weak, not yet valid or expiring within 30 days, a bad domain."""
     try:
         account = get_account(domain)
     except ServiceError as exc:

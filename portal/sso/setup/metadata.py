@@ -106,8 +106,12 @@ def _signing_certificates(idp, now) -> tuple[list[CertificateInfo], list[str]]:
                 warnings.append(f"Skipped the certificate {info.subject} ({info.sha256_fingerprint}): it expired on "
                                 f"{info.not_after:%Y-%m-%d}.")
                 continue
+            if info.not_yet_valid(now):
+                warnings.append(f"Skipped the certificate {info.subject} ({info.sha256_fingerprint}): it is not valid "
+                                f"until {info.not_before:%Y-%m-%d %H:%M} UTC; import the metadata again then.")
+                continue
             certificates.append(info)
     if not certificates:
         raise MetadataError("The metadata has no valid signing certificate (KeyDescriptor with an X509Certificate"
-                            + (", all of them expired" if warnings else "") + ").")
+                            + (", all of them expired or not yet valid" if warnings else "") + ").")
     return certificates, warnings

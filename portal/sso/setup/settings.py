@@ -15,8 +15,8 @@ from portal.directory.roles import account_admin_ids
 from portal.errors import FieldErrors
 from portal.extensions import db
 from portal.models import Account, IdpCertificate, SsoConfig, SsoTestResult, User, domain_problem, utcnow
-from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
-    parse_certificate
+from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE, CertificateError, CertificateInfo, \
+    normalise_fingerprint, parse_certificate, stored_key_problem
 from portal.sso.setup.metadata import parse_idp_metadata
 
 LABELS = {
@@ -211,11 +211,18 @@ def import_metadata(account: Account, data: str | bytes, actor=None, now: dateti
 
 
 def expiry_warnings(account: Account, now: datetime | None = None) -> list[str]:
-    """A line per active certificate that has expired or expires within 30 days."""
+    """A line per active certificate that is weak, not yet valid, expired or expiring within 30 days."""
     now = now or utcnow()
     lines = []
     for cert in active_certificates(account):
-        if cert.not_after <= now:
+        weak = stored_key_problem(cert.pem)
+        if weak:
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) is too weak: "
+                         f"{weak}. Have the IdP sign with a stronger key, add its certificate, then remove this one.")
+        if cert.not_before > now + NOT_YET_VALID_TOLERANCE:
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) is not valid until "
+                         f"{cert.not_before:%Y-%m-%d %H:%M} UTC; logins signed with it are not expected before then.")
+        elif cert.not_after <= now:
             lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) expired on "
                          f"{cert.not_after:%Y-%m-%d}; remove it once the IdP signs with a current one.")
         elif cert.not_after <= now + timedelta(days=EXPIRY_WARNING_DAYS):
