@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from sqlalchemy import func, select
+
+from portal.directory.users import create_user
 from portal.extensions import db
 from portal.models import User
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange
+from tests.sso.helpers import assert_refused
 
 
 def test_catastrophic_group_filter_runs_in_linear_time(flow, hostile_flow, other_account):
@@ -22,3 +27,27 @@ def test_catastrophic_group_filter_runs_in_linear_time(flow, hostile_flow, other
     assert elapsed < 5, f"the login took {elapsed:.1f}s"
     assert User.by_email("eve@globex.test") is not None
     assert flow.login("admin@acme.test").status_code == 303  # the other account still logs in
+
+
+@pytest.mark.parametrize("nameid", [
+    "\u212aim@acme.test",  # KELVIN SIGN: str.lower() folds it to "k"
+    "ＫＩＭ@acme.test",  # full-width letters
+    "kіm@acme.test",  # CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I
+    "kim@acme.tеst",  # CYRILLIC SMALL LETTER IE in the domain
+])
+def test_look_alike_nameid_never_signs_in_as_the_ascii_user(flow, nameid):
+    kim = create_user(flow.account, "kim@acme.test", via="cli")
+    db.session.commit()
+    flow.account.sso_config.auto_create_users = True
+    db.session.commit()
+    event = assert_refused(flow, flow.login(nameid), "nameid_not_email")
+    assert "only ASCII addresses are accepted" in event.details["fix"] and "Kelvin sign" in event.details["fix"]
+    assert User.by_email("kim@acme.test").id == kim.id and kim.last_login_at is None
+    assert db.session.scalar(select(func.count(User.id)).where(User.account_id == flow.account.id)) == 2
+
+
+@pytest.mark.parametrize("nameid", ["ａdmin@acme.test", "аdmin@acme.test"])  # full-width a, Cyrillic a
+def test_hostile_idp_cannot_create_a_look_alike_of_another_accounts_admin(hostile_flow, nameid):
+    event = assert_refused(hostile_flow, hostile_flow.login(nameid), "nameid_not_email")
+    assert "U+" in event.details["fix"]
+    assert db.session.scalar(select(func.count(User.id)).where(User.account_id == hostile_flow.account.id)) == 1
