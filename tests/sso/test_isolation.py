@@ -7,6 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from portal.directory.teams import create_team
 from portal.directory.users import create_user
 from portal.extensions import db
 from portal.models import User
@@ -51,3 +52,25 @@ def test_hostile_idp_cannot_create_a_look_alike_of_another_accounts_admin(hostil
     event = assert_refused(hostile_flow, hostile_flow.login(nameid), "nameid_not_email")
     assert "U+" in event.details["fix"]
     assert db.session.scalar(select(func.count(User.id)).where(User.account_id == hostile_flow.account.id)) == 1
+
+
+ESCAPES = "\x1b]0;owned\x07\x1b]8;;https://evil.test\x1b\\click\x1b]8;;\x1b\\\x1b[2J\r"
+RAW_CONTROLS = ["\x1b", "\x07", "\x9b", "\u202e", "\r"]
+
+
+def test_cli_never_prints_raw_control_characters_from_stored_data(hostile_flow, runner, other_account):
+    # The hostile admin names a team with ESC/OSC sequences; its IdP sends a group and a name carrying
+    # what XML can carry (8-bit CSI, a bidi override). The operator then lists and exports that account.
+    create_team(other_account, f"Sales{ESCAPES}", actor=None)
+    other_account.sso_config.auto_create_groups = True
+    db.session.commit()
+    response = hostile_flow.login("eve@globex.test", groups=["Ops\x9b2J", "Support\u202egnp.exe"],
+                                  first_name="Eve\u202e", last_name="\x9b31mDoe")
+    assert response.status_code == 303
+    for args in (["teams", "list", "globex"], ["users", "list", "globex"],
+                 ["audit", "export", "globex", "--format", "csv"], ["audit", "export", "globex", "--format", "json"],
+                 ["teams", "grant", "globex", f"Sales{ESCAPES}", "No such role"]):
+        result = runner.invoke(args=args)
+        output = result.output.replace("\r\n", "\n")  # the CSV's own line ends
+        assert not [c for c in RAW_CONTROLS if c in output], (args, output)
+    assert "Sales\\u001b]0;owned\\u0007" in runner.invoke(args=["teams", "list", "globex"]).output
