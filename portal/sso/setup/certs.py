@@ -20,7 +20,11 @@ MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 NOT_YET_VALID_TOLERANCE = timedelta(minutes=5)  # clocks differ a little; a certificate from the future does not
 MAX_CERTIFICATE_BYTES = 64 * 1024
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+MAX_PEM_MARKERS = 4  # one certificate has one BEGIN and one END line; a few more get a clear message
+# Bounded labels, no back-reference and no lazy scan to a far END: each pattern costs time linear in the text,
+# whatever an admin pastes (the old BEGIN...END regex was quadratic on a paste full of BEGIN lines).
+_PEM_MARKER = re.compile(r"-----(BEGIN|END) ([A-Z0-9 ]{1,64})-----")
+_ANY_MARKER = re.compile(r"-----[A-Z0-9 ]{0,64}-----")
 _NEWLINE_ENTITIES = re.compile(r"&#(?:13|10|x0*[dDaA]);")
 
 
@@ -159,7 +163,7 @@ def _to_der(data: str | bytes) -> bytes:
     text = _NEWLINE_ENTITIES.sub("\n", data).replace("\\n", "\n").replace("\\r", "\n")
     if "PRIVATE KEY" in text:
         raise _private_key_error()
-    blocks = _PEM_BLOCK.findall(text)
+    blocks = _pem_blocks(text)
     if blocks:
         kinds = {kind for kind, _ in blocks}
         if kinds - {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"}:
@@ -170,7 +174,7 @@ def _to_der(data: str | bytes) -> bytes:
         text = blocks[0][1]
     elif "-----" in text:
         # BEGIN/END lines mangled or only one of them: drop any "-----...-----" marker and keep the base64.
-        text = re.sub(r"-----[A-Z0-9 ]*-----", "", text)
+        text = _ANY_MARKER.sub("", text)
     compact = re.sub(r"\s+", "", text)
     if not compact:
         raise CertificateError("The certificate is empty. Paste the X.509 Certificate from your IdP or upload its file.")
@@ -179,6 +183,24 @@ def _to_der(data: str | bytes) -> bytes:
     except (binascii.Error, ValueError):
         raise CertificateError("This is not an X.509 certificate: it is not PEM or base64 text. Paste the IdP's "
                                "X.509 Certificate, or upload the .pem/.cer/.crt file.") from None
+
+
+def _pem_blocks(text: str) -> list[tuple[str, str]]:
+    """(label, body) of each BEGIN/END pair, in one pass; more than MAX_PEM_MARKERS markers are refused."""
+    blocks: list[tuple[str, str]] = []
+    open_label, body_start, markers = None, 0, 0
+    for marker in _PEM_MARKER.finditer(text):
+        markers += 1
+        if markers > MAX_PEM_MARKERS:
+            raise CertificateError("This contains too many BEGIN/END lines to be one certificate. Paste one "
+                                   "certificate: a BEGIN CERTIFICATE line, the base64, an END CERTIFICATE line.")
+        kind, label = marker.groups()
+        if kind == "BEGIN":
+            open_label, body_start = label, marker.end()
+        elif open_label == label:
+            blocks.append((label, text[body_start:marker.start()]))
+            open_label = None
+    return blocks
 
 
 def _is_private_key(der: bytes) -> bool:

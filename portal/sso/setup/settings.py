@@ -19,6 +19,8 @@ from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE,
     normalise_fingerprint, parse_certificate, stored_key_problem
 from portal.sso.setup.metadata import parse_idp_metadata
 
+MAX_ACTIVE_CERTIFICATES = 5  # rotation needs two; five leaves room for several IdP applications
+
 LABELS = {
     "domain": "Custom domain",
     "idp_login_url": "IdP Login URL",
@@ -145,6 +147,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
     values, errors = _validated(change, errors={})
     new_certs = _parsed_certificates(change, now, errors)
     removals = _fingerprints(account, change.remove_fingerprints, errors)
+    _check_certificate_count(account, change, new_certs, removals, errors)
     if errors:
         raise SettingsError(errors)
     outcome = Outcome()
@@ -278,6 +281,17 @@ def _parsed_certificates(change: SettingsChange, now: datetime, errors: dict) ->
         except CertificateError as exc:
             errors["idp_certificate"] = str(exc)
     return parsed
+
+
+def _check_certificate_count(account: Account, change: SettingsChange, new_certs: list[CertificateInfo],
+                             removals: list[IdpCertificate], errors: dict) -> None:
+    # Every active certificate is tried on every login: a bounded list keeps that cost bounded.
+    kept = set() if change.replace_certificates is not None else \
+        {c.sha256_fingerprint for c in active_certificates(account)} - {r.sha256_fingerprint for r in removals}
+    total = len(kept | {c.sha256_fingerprint for c in new_certs})
+    if total > MAX_ACTIVE_CERTIFICATES:
+        errors["idp_certificate"] = (f"An account has at most {MAX_ACTIVE_CERTIFICATES} active IdP Signature "
+                                     "Certificates; remove one before adding another.")
 
 
 def _fingerprints(account: Account, values: list[str], errors: dict) -> list[IdpCertificate]:

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, ClaimedEmailDomain, IdpCertificate, utcnow
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange, SettingsError
-from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, okta_metadata, one_line, pysaml2_metadata
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, make_cert, okta_metadata, one_line, pysaml2_metadata
 
 
 def events(account, event_type):
@@ -232,3 +232,13 @@ def test_claimed_email_domains(account, other_account):
         domains.set_claimed_email_domains(account, ["globex.example"])
     assert domains.set_claimed_email_domains(account, [])
     assert domains.claimed_email_domains(account) == []
+
+
+def test_active_certificates_are_capped(account):
+    certs = [make_cert(f"idp{i}.okta.com") for i in range(service.MAX_ACTIVE_CERTIFICATES + 1)]
+    service.apply(account, SettingsChange(add_certificates=[c.pem for c in certs[:-1]]))
+    with pytest.raises(SettingsError) as info:
+        service.apply(account, SettingsChange(add_certificates=[certs[-1].pem]))
+    assert f"at most {service.MAX_ACTIVE_CERTIFICATES} active" in info.value.errors["idp_certificate"]
+    service.apply(account, SettingsChange(add_certificates=[certs[-1].pem], remove_fingerprints=[certs[0].sha256]))
+    assert len(service.active_certificates(account)) == service.MAX_ACTIVE_CERTIFICATES
