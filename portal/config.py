@@ -29,6 +29,7 @@ DEFAULTS = {
     "LOGIN_LIMIT_PER_EMAIL": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_IP": "30 per minute;200 per hour",
     "AUDIT_RETENTION_DAYS": None,  # None: keep forever
+    "DOMAIN_QUARANTINE_DAYS": 30,  # a released custom domain is held this long for the account that released it
     "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -45,7 +46,7 @@ DEFAULTS = {
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
-                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME")
+                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "DOMAIN_QUARANTINE_DAYS")
 
 
 def load(app: Flask, test_config: dict | None) -> None:

@@ -1,5 +1,5 @@
 """All models, importable from one place."""
-from portal.models.account import Account, AccountView, domain_problem, normalise_domain
+from portal.models.account import Account, AccountView, ReleasedDomain, domain_problem, normalise_domain
 from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
 from portal.models.session import RememberToken, UserSession
@@ -10,7 +10,7 @@ from portal.models.user import (Role, Team, TeamMembership, User, UserRef, norma
 
 __all__ = [
     "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
-    "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
+    "ReleasedDomain", "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
     "UserRef", "UserSession", "domain_problem", "iso", "normalise_domain", "normalise_email", "team_roles",
     "user_roles", "utcnow",
 ]
