@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -28,6 +29,7 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_LIMIT_PER_EMAIL": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_IP": "30 per minute;200 per hour",
+    "ACS_LIMIT_PER_IP": "60 per minute",  # posts to any account's ACS from one client IP
     "AUDIT_RETENTION_DAYS": None,  # None: keep forever
     "DOMAIN_QUARANTINE_DAYS": 30,  # a released custom domain is held this long for the account that released it
     "PASSWORD_HASH_METHOD": "scrypt",
@@ -83,6 +85,11 @@ def check(app: Flask) -> None:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(app)
+    try:
+        parse_many(str(cfg["ACS_LIMIT_PER_IP"]))
+    except ValueError:
+        raise ConfigError(f"PORTAL_ACS_LIMIT_PER_IP must be a rate like '60 per minute', got "
+                          f"{cfg['ACS_LIMIT_PER_IP']!r}") from None
     cfg["RATELIMIT_STORAGE_URI"] = str(cfg["RATELIMIT_STORAGE_URI"])
     if "://" not in cfg["RATELIMIT_STORAGE_URI"]:
         raise ConfigError("PORTAL_RATELIMIT_STORAGE_URI must look like memory:// or redis://host:port")

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import User
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange
-from tests.sso.helpers import assert_refused
+from tests.sso.helpers import assert_refused, sso_events
 
 
 def test_catastrophic_group_filter_runs_in_linear_time(flow, hostile_flow, other_account):
@@ -74,3 +74,22 @@ def test_cli_never_prints_raw_control_characters_from_stored_data(hostile_flow, 
         output = result.output.replace("\r\n", "\n")  # the CSV's own line ends
         assert not [c for c in RAW_CONTROLS if c in output], (args, output)
     assert "Sales\\u001b]0;owned\\u0007" in runner.invoke(args=["teams", "list", "globex"]).output
+
+
+def _junk(flow, ip: str, account=None):
+    account = account or flow.account
+    return flow.client.post(f"/login/saml/{account.domain}/callback", data={"SAMLResponse": "junk"},
+                            environ_base={"REMOTE_ADDR": ip})
+
+
+def test_acs_throttled_per_client_ip(flow, hostile_flow, other_account):
+    # An anonymous client floods acme's ACS: the 61st post in a minute is answered 429 with Retry-After,
+    # before anything is read or audited; other clients (acme's people) still sign in.
+    for _ in range(60):
+        assert _junk(flow, "203.0.113.9").status_code == 400
+    audited = len(sso_events(flow.account))
+    response = _junk(flow, "203.0.113.9")
+    assert response.status_code == 429 and 1 <= int(response.headers["Retry-After"]) <= 60
+    assert _junk(flow, "203.0.113.9", account=other_account).status_code == 429  # per IP, whatever the account
+    assert len(sso_events(flow.account)) == audited
+    assert flow.login("admin@acme.test").status_code == 303  # from the test client's own address
