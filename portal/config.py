@@ -30,6 +30,7 @@ DEFAULTS = {
     "LOGIN_LIMIT_PER_EMAIL": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_IP": "30 per minute;200 per hour",
     "ACS_LIMIT_PER_IP": "60 per minute",  # posts to any account's ACS from one client IP
+    "ACS_UNSIGNED_FAILURES_PER_MINUTE": 20,  # per account: more are counted in one event, not logged one by one
     "AUDIT_RETENTION_DAYS": None,  # None: keep forever
     "DOMAIN_QUARANTINE_DAYS": 30,  # a released custom domain is held this long for the account that released it
     "PASSWORD_HASH_METHOD": "scrypt",
@@ -48,7 +49,8 @@ DEFAULTS = {
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
-                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "DOMAIN_QUARANTINE_DAYS")
+                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "DOMAIN_QUARANTINE_DAYS",
+                 "ACS_UNSIGNED_FAILURES_PER_MINUTE")
 
 
 def load(app: Flask, test_config: dict | None) -> None:

@@ -20,6 +20,7 @@ from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User,
 from portal.security import safe_next_path
 from portal.sso import binding, saml, trial
 from portal.sso.reasons import Reason, new_reference
+from portal.sso import flood
 from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls
 
@@ -247,9 +248,16 @@ def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
             PendingAuthnRequest.request_id == attempt.request_id, PendingAuthnRequest.account_id == account.id))
     sent = attempt.sent
     reference = new_reference()
-    subject = attempt.subject or sent.get("nameid") or ""
-    fix = reason.fix_for(_fix_values(account, sent, refused.details))
     details = {k: v for k, v in refused.details.items() if v not in (None, "")}
+    if attempt.tester is None and flood.unsigned(account, sent, attempt.answered, reason):
+        over = flood.over_rate(account, attempt.now)
+        if over:
+            audit.tally(account, Event.SSO_LOGIN_FAILURES_COUNTED, window=f"{attempt.now:%Y-%m-%dT%H:%M}",
+                        count=over, last_reason=reason.value)
+            return SsoError(reason, reference, status=refused.status, test=False)
+        sent, details = flood.bounded(sent), flood.bounded_details(details)
+    subject = (attempt.subject or sent.get("nameid") or "")[:320]
+    fix = reason.fix_for(_fix_values(account, sent, details))
     if attempt.tester is not None:
         trial.record_failure(account, attempt.tester, reason, subject=subject, reference=reference, fix=fix,
                              sent=sent, **details)

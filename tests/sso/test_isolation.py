@@ -2,15 +2,17 @@
 can send or save must not hurt acme or the portal. Each test replays an attack from issue 14."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from sqlalchemy import func, select
 
+from devtools.saml_idp import post_form
 from portal.directory.teams import create_team
 from portal.directory.users import create_user
 from portal.extensions import db
-from portal.models import User
+from portal.models import AuditEvent, User
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange
 from tests.sso.helpers import assert_refused, sso_events
@@ -93,3 +95,30 @@ def test_acs_throttled_per_client_ip(flow, hostile_flow, other_account):
     assert _junk(flow, "203.0.113.9", account=other_account).status_code == 429  # per IP, whatever the account
     assert len(sso_events(flow.account)) == audited
     assert flow.login("admin@acme.test").status_code == 303  # from the test client's own address
+
+
+def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account):
+    # globex's IdP (its own key, not acme's) answers acme's real AuthnRequests with big junk responses
+    # from many addresses: each refused response is not signed by acme's certificates, so its summary is
+    # at most 2 KB, and past 20 in a minute they are counted in one event instead of logged one by one.
+    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
+    for i in range(25):
+        request = flow.start()
+        xml = hostile_flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(),
+                                        attributes=big, issuer=flow.idp.issuer, assertion_issuer=flow.idp.issuer)
+        response = flow.client.post(f"/login/saml/{flow.account.domain}/callback",
+                                    data=post_form(xml, request.relay_state),
+                                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        assert response.status_code == 400
+    failures = sso_events(flow.account, "failure")
+    assert len(failures) == 20
+    assert all(len(json.dumps(e.details["sent"])) <= 2048 for e in failures)
+    assert {e.reason for e in failures} == {"signature_invalid"}
+    [counted] = db.session.scalars(select(AuditEvent).where(AuditEvent.account_id == flow.account.id,
+                                                            AuditEvent.event_type == "sso.login_failures_counted"))
+    assert counted.details["count"] == 5 and counted.outcome == "failure"
+    # The real IdP still signs in, and its own failures keep their full summary.
+    assert flow.login("admin@acme.test").status_code == 303
+    assert flow.login("nobody@acme.test", attributes=big).status_code == 400
+    real = sso_events(flow.account, "failure")[-1]
+    assert real.reason == "user_not_found" and len(json.dumps(real.details["sent"])) > 2048
