@@ -28,8 +28,10 @@ PUBLIC_EMAIL_DOMAINS = frozenset({
 def held_problem(domain: str, account_id: int | None, now: datetime | None = None) -> str | None:
     """Why domain cannot be taken by account_id (None: a new account) while it is held, or None."""
     hold = db.session.get(ReleasedDomain, domain)
-    if hold is None or hold.held_until <= (now or utcnow()) or (account_id is not None and hold.account_id == account_id):
+    if hold is None or hold.held_until <= (now or utcnow()):
         return None
+    if account_id is not None and hold.account_id == account_id:
+        return None  # the releasing account takes its own domain back
     return (f"The custom domain '{domain}' was released by another account and is held until "
             f"{hold.held_until:%Y-%m-%d}; choose another custom domain.")
 

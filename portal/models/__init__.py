@@ -10,7 +10,7 @@ from portal.models.user import (Role, Team, TeamMembership, User, UserRef, norma
 
 __all__ = [
     "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
-    "ReleasedDomain", "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
-    "UserRef", "UserSession", "domain_problem", "iso", "normalise_domain", "normalise_email", "team_roles",
+    "ReleasedDomain", "RememberToken", "Role", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership",
+    "User", "UserRef", "UserSession", "domain_problem", "iso", "normalise_domain", "normalise_email", "team_roles",
     "user_roles", "utcnow",
 ]

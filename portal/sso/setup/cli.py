@@ -82,7 +82,8 @@ def show(domain, as_json):
               help="SHA-256 fingerprint of an active certificate to remove (colons optional).")
 @click.option("--auto-create-users/--no-auto-create-users", default=None)
 @click.option("--auto-create-groups/--no-auto-create-groups", default=None)
-@click.option("--group-filter", metavar="REGEX", help="Only groups whose whole name matches (RE2 syntax) become teams; '' for all.")
+@click.option("--group-filter", metavar="REGEX",
+              help="Only groups whose whole name matches (RE2 syntax) become teams; '' for all.")
 @click.option("--split-group-values/--no-split-group-values", default=None,
               help="Split comma- or semicolon-separated group values.")
 @click.option("--enable/--disable", "enabled", default=None)
@@ -122,7 +123,7 @@ def sp_metadata(domain):
 @sso_config_cli.command("check")
 @click.argument("domain")
 def check(domain):
-    """Exit 1 and say why: SSO incomplete, a certificate weak, not yet valid or expiring within 30 days, a bad domain."""
+    """Exit 1 and say why: SSO incomplete, a certificate weak, not yet valid or expiring soon, a bad domain."""
     try:
         account = get_account(domain)
     except ServiceError as exc:
