@@ -29,7 +29,10 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_LIMIT_PER_EMAIL": "5 per minute;20 per hour",
     "LOGIN_LIMIT_PER_IP": "30 per minute;200 per hour",
+    "ACS_LIMIT_PER_IP": "60 per minute",  # posts to any account's ACS from one client IP
+    "ACS_UNSIGNED_FAILURES_PER_MINUTE": 20,  # per account: more are counted in one event, not logged one by one
     "AUDIT_RETENTION_DAYS": None,  # None: keep forever
+    "DOMAIN_QUARANTINE_DAYS": 30,  # a released custom domain is held this long for the account that released it
     "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -48,7 +51,8 @@ DEFAULTS = {
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
-                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES")
+                 "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES", "DOMAIN_QUARANTINE_DAYS",
+                 "ACS_UNSIGNED_FAILURES_PER_MINUTE")
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -85,11 +89,11 @@ def check(app: Flask) -> None:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(app)
-    try:
-        parse_many(str(cfg["SCIM_RATE_LIMIT"]))
-    except ValueError:
-        raise ConfigError(f"PORTAL_SCIM_RATE_LIMIT must look like '50 per second;2000 per minute', "
-                          f"got {cfg['SCIM_RATE_LIMIT']!r}") from None
+    for name, example in (("SCIM_RATE_LIMIT", "50 per second;2000 per minute"), ("ACS_LIMIT_PER_IP", "60 per minute")):
+        try:
+            parse_many(str(cfg[name]))
+        except ValueError:
+            raise ConfigError(f"PORTAL_{name} must be a rate like '{example}', got {cfg[name]!r}") from None
     cfg["RATELIMIT_STORAGE_URI"] = str(cfg["RATELIMIT_STORAGE_URI"])
     if "://" not in cfg["RATELIMIT_STORAGE_URI"]:
         raise ConfigError("PORTAL_RATELIMIT_STORAGE_URI must look like memory:// or redis://host:port")

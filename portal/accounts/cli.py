@@ -6,7 +6,7 @@ import secrets
 import click
 
 from portal.accounts import service
-from portal.cli import PortalGroup, emit, run
+from portal.cli import PortalGroup, echo, emit, run
 from portal.directory import users
 from portal.models import Account, iso
 
@@ -24,7 +24,7 @@ DEMO_ADMIN = "admin@demo.test"
 def accounts_create(name, domain, admin_email, admin_password):
     """Create an account and its first Account admin."""
     account, admin = run(lambda: service.create_account(name, domain, admin_email, admin_password))
-    click.echo(f"Created account '{account.name}' (custom domain {account.domain}) "
+    echo(f"Created account '{account.name}' (custom domain {account.domain}) "
                f"with Account admin {admin.email}.")
 
 
@@ -57,7 +57,7 @@ def demo_setup(password):
         return account, admin
 
     account, admin = run(setup)
-    click.echo(f"Demo account '{account.domain}': sign in at /login as {admin.email} with password {password}")
+    echo(f"Demo account '{account.domain}': sign in at /login as {admin.email} with password {password}")
 
 
 GROUPS = [accounts_cli, demo_cli]

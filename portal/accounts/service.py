@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
+from portal.accounts.domains import held_problem, take_domain
 from portal.audit import Event
 from portal.directory.users import create_user
 from portal.errors import ServiceError
@@ -23,6 +24,9 @@ def create_account(name: str, domain: str, admin_email: str, admin_password: str
     problem = domain_problem(domain)
     if problem:
         raise ServiceError(f"Invalid custom domain '{domain}': {problem}")
+    held = held_problem(domain, None)
+    if held:
+        raise ServiceError(held)
     taken = ServiceError(f"The custom domain '{domain}' is already used by another account.")
     if Account.domain_taken(domain):
         raise taken
@@ -31,6 +35,7 @@ def create_account(name: str, domain: str, admin_email: str, admin_password: str
         with db.session.begin_nested():  # a concurrent create of the same domain: undo only this insert
             db.session.add(account)
             db.session.add(SsoConfig(account=account))
+            take_domain(domain, account)  # a hold that has expired
     except IntegrityError:
         raise taken from None
     admin = create_user(account, admin_email, password=admin_password, role=ACCOUNT_ADMIN, via="cli", actor=actor)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import click
 
 from portal.accounts.service import get_account
-from portal.cli import PortalGroup, emit
+from portal.cli import PortalGroup, echo, emit
 from portal.cli import run as base_run
 from portal.directory import teams as services
 from portal.directory import users
@@ -38,7 +38,7 @@ def teams_list(domain, as_json):
 def teams_add_member(domain, team, email):
     """Add a user to a team by hand (a manual membership; SSO sync never removes it)."""
     membership, found = run(lambda: _with_team(domain, team, lambda a, t: services.add_member(a, t, email)))
-    click.echo(f"Added {membership.user.email} to '{found.name}' (manual membership).")
+    echo(f"Added {membership.user.email} to '{found.name}' (manual membership).")
 
 
 @teams_cli.command("remove-member")
@@ -48,7 +48,7 @@ def teams_add_member(domain, team, email):
 def teams_remove_member(domain, team, email):
     """Remove a manual membership (SSO memberships follow the IdP group)."""
     _, found = run(lambda: _with_team(domain, team, lambda a, t: services.remove_member(a, t, email)))
-    click.echo(f"Removed {email.strip().lower()} from '{found.name}'.")
+    echo(f"Removed {email.strip().lower()} from '{found.name}'.")
 
 
 @teams_cli.command("grant")
@@ -58,7 +58,7 @@ def teams_remove_member(domain, team, email):
 def teams_grant(domain, team, role):
     """Grant a role to a team (its members get it at once)."""
     granted, found = run(lambda: _with_team(domain, team, lambda a, t: services.grant_role(a, t, role)))
-    click.echo(f"Granted {granted.name} to '{found.name}'; its members have it now.")
+    echo(f"Granted {granted.name} to '{found.name}'; its members have it now.")
 
 
 @teams_cli.command("revoke")
@@ -68,7 +68,7 @@ def teams_grant(domain, team, role):
 def teams_revoke(domain, team, role):
     """Revoke a role from a team."""
     revoked, found = run(lambda: _with_team(domain, team, lambda a, t: services.revoke_role(a, t, role)))
-    click.echo(f"Revoked {revoked.name} from '{found.name}'.")
+    echo(f"Revoked {revoked.name} from '{found.name}'.")
 
 
 def _with_team(domain: str, team_name: str, action: Callable) -> tuple:
@@ -91,7 +91,7 @@ def users_create(domain, email, password, role, name):
     """Create a user in an account."""
     user = base_run(lambda: users.create_user(get_account(domain), email, password=password,
                                            role=role, name=name, via="cli"))
-    click.echo(f"Created user {user.email} in account {user.account.domain}.")
+    echo(f"Created user {user.email} in account {user.account.domain}.")
 
 
 @users_cli.command("list")
@@ -113,7 +113,7 @@ def users_list(domain, as_json):
 def users_deactivate(domain, email):
     """Deactivate a user: no password or SSO login until reactivated."""
     _, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_active(a, u, False)))
-    click.echo(f"Deactivated {user.email}.")
+    echo(f"Deactivated {user.email}.")
 
 
 @users_cli.command("reactivate")
@@ -122,7 +122,7 @@ def users_deactivate(domain, email):
 def users_reactivate(domain, email):
     """Reactivate a deactivated user."""
     _, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_active(a, u, True)))
-    click.echo(f"Reactivated {user.email}.")
+    echo(f"Reactivated {user.email}.")
 
 
 @users_cli.command("sign-out")
@@ -131,7 +131,7 @@ def users_reactivate(domain, email):
 def users_sign_out(domain, email):
     """End every session of a user on every server (at their next request); they can sign in again."""
     ended, user = run(lambda: _with_user(domain, email, users.sign_out_everywhere))
-    click.echo(f"Signed {user.email} out everywhere: {ended} session{'' if ended == 1 else 's'} ended.")
+    echo(f"Signed {user.email} out everywhere: {ended} session{'' if ended == 1 else 's'} ended.")
 
 
 @users_cli.command("break-glass")
@@ -142,7 +142,7 @@ def users_break_glass(domain, email, on):
     """Let an Account admin use their password while the account requires SSO (--on), or not (--off)."""
     changed, user = run(lambda: _with_user(domain, email, lambda a, u: users.set_break_glass(a, u, on)))
     state = "a break-glass admin" if on else "not a break-glass admin"
-    click.echo(f"{user.email} is {'now ' if changed else 'already '}{state}.")
+    echo(f"{user.email} is {'now ' if changed else 'already '}{state}.")
 
 
 def _with_user(domain: str, email: str, action: Callable) -> tuple:

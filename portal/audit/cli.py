@@ -8,7 +8,7 @@ from portal import audit
 from portal.audit import Event
 from portal.accounts import service as accounts
 from portal.audit import log as audit_log
-from portal.cli import PortalGroup, run
+from portal.cli import PortalGroup, echo, run
 from portal.extensions import db
 
 audit_cli = PortalGroup("audit", help="Export and prune audit events.")
@@ -38,7 +38,7 @@ def audit_export(domain, fmt, since, until, event_type, outcome, email):
     account, filters, upto = run(prepare)
     chunks = (audit_log.export_csv if fmt == "csv" else audit_log.export_json)(account, filters, upto)
     for chunk in chunks:
-        click.echo(chunk, nl=False)
+        echo(chunk, nl=False)
 
 
 @audit_cli.command("prune")
@@ -48,7 +48,7 @@ def audit_prune(days):
     """Delete audit events older than the retention period, in batches, across every account."""
     days = days if days is not None else current_app.config.get("AUDIT_RETENTION_DAYS")
     if days is None:
-        click.echo("PORTAL_AUDIT_RETENTION_DAYS is not set: audit events are kept forever. "
+        echo("PORTAL_AUDIT_RETENTION_DAYS is not set: audit events are kept forever. "
                    "Nothing deleted (pass --days N to prune anyway).")
         return
     cutoff = audit_log.prune_cutoff(days)
@@ -61,7 +61,7 @@ def audit_prune(days):
             break
     audit.record(None, Event.AUDIT_PRUNED, actor=None, days=days, cutoff=audit_log.iso(cutoff), deleted=total)
     db.session.commit()
-    click.echo(f"Deleted {total} audit event{'s' if total != 1 else ''} older than {days} days "
+    echo(f"Deleted {total} audit event{'s' if total != 1 else ''} older than {days} days "
                f"(before {audit_log.iso(cutoff)}).")
 
 

@@ -17,6 +17,7 @@ class Event(str, Enum):
     LOGIN_PASSWORD = "login.password"
     LOGIN_PASSWORD_BREAK_GLASS = "login.password.break_glass"
     SSO_LOGIN = "sso.login"
+    SSO_LOGIN_FAILURES_COUNTED = "sso.login_failures_counted"
     SSO_TEST = "sso.test"
     SSO_SETTINGS_UPDATED = "sso.settings_updated"
     SSO_CERTIFICATE_ADDED = "sso.certificate_added"

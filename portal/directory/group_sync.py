@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import re2
+
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +29,28 @@ _SEPARATORS = re.compile(r"[,;]")
 MISSING_ATTRIBUTE = AuditReason.GROUP_ATTRIBUTE_MISSING.value
 TOO_MANY_REMOVALS = AuditReason.TOO_MANY_TEAM_REMOVALS.value
 INVALID_FILTER = AuditReason.GROUP_FILTER_INVALID.value
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is returned to the admin, not written to the worker's stderr
+
+
+class GroupFilterError(ValueError):
+    """The group filter is not valid RE2 syntax; str() says why."""
+
+
+def compile_group_filter(pattern: str):
+    """The group filter compiled by RE2, or GroupFilterError with RE2's message.
+
+    RE2 (not Python's re) because the pattern comes from an account admin and runs on every
+    login: RE2 matches in time linear in the group name, so `(a+)+` cannot pin a worker.
+    """
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        message = exc.args[0] if exc.args else exc
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        raise GroupFilterError(str(message)) from None
 
 
 @dataclass
@@ -64,7 +88,7 @@ class SyncResult:
 def parse_groups(values: list[str] | None, sso_config: SsoConfigView, max_groups: int) -> GroupParse:
     """Clean the asserted group values (None: attribute absent) and apply the account's group filter.
 
-    The filter is a full match (re.fullmatch), like Okta's "Matches regex" group filter, so
+    The filter is RE2 syntax and a full match, like Okta's "Matches regex" group filter, so
     the admin can paste the same expression in both places: `Sales` matches only "Sales",
     `Sales.*` matches "Sales" and "Sales EMEA".
     """
@@ -78,8 +102,8 @@ def parse_groups(values: list[str] | None, sso_config: SsoConfigView, max_groups
     pattern = None
     if (sso_config.group_filter or "").strip():
         try:
-            pattern = re.compile(sso_config.group_filter.strip())
-        except re.error as exc:
+            pattern = compile_group_filter(sso_config.group_filter.strip())
+        except GroupFilterError as exc:
             result.filter_error = str(exc)
     seen: set[str] = set()
     for name in names:

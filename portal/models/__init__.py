@@ -1,5 +1,5 @@
 """All models, importable from one place."""
-from portal.models.account import Account, AccountView, domain_problem, normalise_domain
+from portal.models.account import Account, AccountView, ReleasedDomain, domain_problem, normalise_domain
 from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
 from portal.models.scim import ScimActor, ScimToken
@@ -11,7 +11,8 @@ from portal.models.user import (Role, Team, TeamMembership, User, UserRef, new_s
 
 __all__ = [
     "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
-    "RememberToken", "Role", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult", "Team", "TeamMembership", "User",
-    "UserRef", "UserSession", "domain_problem", "iso", "new_scim_id", "normalise_domain", "normalise_email", "team_roles",
+    "ReleasedDomain", "RememberToken", "Role", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult",
+    "Team", "TeamMembership", "User", "UserRef", "UserSession", "domain_problem", "iso", "new_scim_id",
+    "normalise_domain", "normalise_email", "team_roles",
     "user_roles", "utcnow",
 ]

@@ -81,3 +81,18 @@ class Account(db.Model):
 
     def __repr__(self) -> str:
         return f"<Account {self.domain}>"
+
+
+class ReleasedDomain(db.Model):
+    """A custom domain an account gave up, held for PORTAL_DOMAIN_QUARANTINE_DAYS.
+
+    During the hold only the releasing account may take it back: bookmarks, Okta tiles and SP values
+    that still point at the old domain must not lead to another account's IdP at once.
+    """
+    __tablename__ = "released_domain"
+
+    domain: Mapped[str] = mapped_column(String(63), primary_key=True)
+    # NULL once the releasing account is deleted: then nobody may take the domain before held_until.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
+    released_at: Mapped[datetime] = mapped_column(default=utcnow)
+    held_until: Mapped[datetime]

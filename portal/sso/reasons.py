@@ -136,10 +136,13 @@ _FIX = {
                              "cookie. A user who opens the SSO link in one browser and finishes in another only needs "
                              "to start again; otherwise someone tried to sign a person into another account's session "
                              "(login CSRF) and the portal refused it.",
-    Reason.NAMEID_NOT_EMAIL: "Okta sent NameID `{received_nameid}` in format `{received_nameid_format}`; the portal "
-                             "needs an email address in format "
+    Reason.NAMEID_NOT_EMAIL: "Okta sent NameID `{received_nameid}` in format `{received_nameid_format}`: "
+                             "{nameid_problem}. The portal needs a plain ASCII email address in format "
                              "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`. In the Okta application set "
-                             "Name ID format to EmailAddress and Application username to Email.",
+                             "Name ID format to EmailAddress and Application username to Email. Addresses with "
+                             "non-ASCII letters are refused on purpose: look-alikes such as the Kelvin sign (K), "
+                             "full-width letters or Cyrillic letters that look Latin could otherwise pose as another "
+                             "user; correct the user's email in the IdP to plain ASCII.",
     Reason.USER_NOT_FOUND: "Okta sent NameID `{email}`, but no user of this account has that email and Auto-create "
                            "users is off. Create the user with an email matching the NameID, or enable Auto-create "
                            "users.",

@@ -1,6 +1,7 @@
 """SP-initiated SSO login: start_login() sends the user to the IdP, complete_login() checks what comes back."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User,
 from portal.security import safe_next_path
 from portal.sso import binding, saml, trial
 from portal.sso.reasons import Reason, new_reference
+from portal.sso import flood
 from portal.sso.response_summary import compact, summarize
 from portal.sso.urls import sp_urls
 
@@ -153,8 +155,9 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         raise _Refused(exc.reason, problem=exc.problem) from None
     attempt.answered = True
     email = assertion.nameid.strip()
-    if assertion.nameid_format != saml.NAMEID_EMAIL or not _looks_like_email(email):
-        raise _Refused(Reason.NAMEID_NOT_EMAIL)
+    problem = _nameid_problem(assertion.nameid_format, email)
+    if problem:
+        raise _Refused(Reason.NAMEID_NOT_EMAIL, nameid_problem=problem)
     _remember_assertion(account, assertion, skew)
     next_url = _consume_request(attempt)
     # Checked last, on an otherwise valid response (every other refusal keeps its own reason): the browser
@@ -245,9 +248,16 @@ def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
             PendingAuthnRequest.request_id == attempt.request_id, PendingAuthnRequest.account_id == account.id))
     sent = attempt.sent
     reference = new_reference()
-    subject = attempt.subject or sent.get("nameid") or ""
-    fix = reason.fix_for(_fix_values(account, sent, refused.details))
     details = {k: v for k, v in refused.details.items() if v not in (None, "")}
+    if attempt.tester is None and flood.unsigned(account, sent, attempt.answered, reason):
+        over = flood.over_rate(account, attempt.now)
+        if over:
+            audit.tally(account, Event.SSO_LOGIN_FAILURES_COUNTED, window=f"{attempt.now:%Y-%m-%dT%H:%M}",
+                        count=over, last_reason=reason.value)
+            return SsoError(reason, reference, status=refused.status, test=False)
+        sent, details = flood.bounded(sent), flood.bounded_details(details)
+    subject = (attempt.subject or sent.get("nameid") or "")[:320]
+    fix = reason.fix_for(_fix_values(account, sent, details))
     if attempt.tester is not None:
         trial.record_failure(account, attempt.tester, reason, subject=subject, reference=reference, fix=fix,
                              sent=sent, **details)
@@ -289,9 +299,18 @@ def _fix_values(account: AccountView, sent: dict, details: dict) -> dict:
     return values
 
 
-def _looks_like_email(value: str) -> bool:
+def _nameid_problem(nameid_format: str | None, email: str) -> str:
+    """Why the NameID is not an email address the portal accepts (empty when it is)."""
+    if nameid_format != saml.NAMEID_EMAIL:
+        return "not in the emailAddress format"
+    # ASCII only, before any case folding: str.lower() folds the Kelvin sign (U+212A) to "k", and
+    # full-width or Cyrillic look-alikes would create a second user who reads like an existing one.
+    odd = next((c for c in email if not c.isascii() or not c.isprintable()), None)
+    if odd is not None:
+        name = unicodedata.name(odd, "a control character")
+        return f"it contains U+{ord(odd):04X} {name} at position {email.index(odd)}; only ASCII addresses are accepted"
     try:  # the same rule as every other email in the portal
-        check_email(value)
+        check_email(email)
     except ServiceError:
-        return False
-    return True
+        return "not an email address"
+    return ""

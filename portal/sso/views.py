@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.auth import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
-from portal.sso import acs_account, binding, saml, service
+from portal.sso import acs_account, binding, saml, service, throttle
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -34,6 +34,11 @@ def start(domain):
 @bp.post("/login/saml/<domain>/callback")
 @csrf.exempt  # the IdP posts cross-site; SAML validation protects this endpoint
 def callback(domain):
+    wait = throttle.acs_wait(request.remote_addr or "")
+    if wait is not None:  # nothing read, nothing audited: a flood must not reach the accounts' audit logs
+        return render_template("errors/error.html", code=429, title="Too many attempts",
+                               message="Too many sign-in responses from your network. Wait a minute and "
+                                       "try again."), 429, {"Retry-After": str(wait)}
     account = acs_account.load(domain)
     if account is None:
         abort(404)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.saml_idp import KeyPair, TestIdp, make_keypair
-from tests.sso.helpers import Cert, Flow, configure_sso, make_cert
+from tests.sso.helpers import Cert, Flow, configure_sso, make_cert, weak_key
 
 
 @pytest.fixture(scope="session")
@@ -55,5 +55,31 @@ def expiring_cert() -> Cert:
 
 
 @pytest.fixture(scope="session")
+def future_cert() -> Cert:
+    """Valid only from ten days on."""
+    return make_cert("future.okta.com", days_ago=-10)
+
+
+@pytest.fixture(scope="session", params=["rsa1024", "dsa"])
+def weak_cert(request) -> Cert:
+    """A certificate whose key is too weak: RSA-1024, DSA."""
+    return make_cert(f"weak-{request.param}.okta.com", key=weak_key(request.param))
+
+
+@pytest.fixture(scope="session")
 def private_key_pem(valid_cert) -> str:
     return valid_cert.key_pem
+
+
+@pytest.fixture
+def hostile_idp(idp_keys) -> TestIdp:
+    """The IdP of the hostile account (globex): its own key and issuer."""
+    return TestIdp(idp_keys["attacker"], issuer="http://www.okta.com/exkHOSTILE",
+                   sso_url="https://hostile.test/app/portal/sso/saml")
+
+
+@pytest.fixture
+def hostile_flow(client, hostile_idp, other_account) -> Flow:
+    """Logins at globex, whose admin and IdP are hostile to acme; auto-create users on."""
+    configure_sso(other_account, hostile_idp, auto_create_users=True)
+    return Flow(client, hostile_idp, other_account)

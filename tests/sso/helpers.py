@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
@@ -131,9 +131,16 @@ def _key():
     return _KEY
 
 
-def make_cert(common_name: str = "acme.okta.com", days_valid: int = 3650, days_ago: int = 1) -> Cert:
-    """A self-signed certificate valid from days_ago days back for days_valid days."""
-    key = _key()
+def weak_key(kind: str):
+    """A key the portal must refuse in an IdP certificate: "rsa1024" or "dsa"."""
+    if kind == "rsa1024":
+        return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    return dsa.generate_private_key(key_size=2048)
+
+
+def make_cert(common_name: str = "acme.okta.com", days_valid: int = 3650, days_ago: int = 1, key=None) -> Cert:
+    """A self-signed certificate valid from days_ago days back (negative: in the future) for days_valid days."""
+    key = key or _key()
     now = datetime.now(timezone.utc)
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Okta"),

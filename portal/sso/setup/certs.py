@@ -9,14 +9,22 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from portal.errors import ServiceError
 from portal.models import utcnow
 
 EXPIRY_WARNING_DAYS = 30
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+NOT_YET_VALID_TOLERANCE = timedelta(minutes=5)  # clocks differ a little; a certificate from the future does not
 MAX_CERTIFICATE_BYTES = 64 * 1024
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+MAX_PEM_MARKERS = 4  # one certificate has one BEGIN and one END line; a few more get a clear message
+# Bounded labels, no back-reference and no lazy scan to a far END: each pattern costs time linear in the text,
+# whatever an admin pastes (the old BEGIN...END regex was quadratic on a paste full of BEGIN lines).
+_PEM_MARKER = re.compile(r"-----(BEGIN|END) ([A-Z0-9 ]{1,64})-----")
+_ANY_MARKER = re.compile(r"-----[A-Z0-9 ]{0,64}-----")
 _NEWLINE_ENTITIES = re.compile(r"&#(?:13|10|x0*[dDaA]);")
 
 
@@ -34,6 +42,11 @@ class CertificateInfo:
     serial: str
     not_before: datetime  # naive UTC, like every stored timestamp
     not_after: datetime
+
+    key_problem: str = ""  # why the public key is too weak to trust (empty: strong enough)
+
+    def not_yet_valid(self, now: datetime | None = None) -> bool:
+        return self.not_before > (now or utcnow()) + NOT_YET_VALID_TOLERANCE
 
     def expired(self, now: datetime | None = None) -> bool:
         return self.not_after <= (now or utcnow())
@@ -74,10 +87,48 @@ def parse_certificate(data: str | bytes, now: datetime | None = None, allow_expi
         raise CertificateError("This is not an X.509 certificate. Paste the IdP's X.509 Certificate "
                                "(the text between BEGIN CERTIFICATE and END CERTIFICATE).") from None
     info = describe(cert)
+    if info.key_problem:
+        raise CertificateError(f"{info.key_problem} ({info.subject}). Have your IdP sign with an RSA key of at "
+                               f"least {MIN_RSA_BITS} bits, then use its new certificate.")
     if not allow_expired and info.expired(now):
         raise CertificateError(f"This certificate expired on {info.not_after:%Y-%m-%d %H:%M} UTC ({info.subject}). "
                                "Download the current certificate from your IdP.")
+    if not allow_expired and info.not_yet_valid(now):
+        raise CertificateError(f"This certificate is not valid until {info.not_before:%Y-%m-%d %H:%M} UTC "
+                               f"({info.subject}). Add it once it is valid, or check the IdP's clock.")
     return info
+
+
+def key_problem(cert: x509.Certificate) -> str:
+    """Why the certificate's public key is too weak to trust for signatures (empty when it is not).
+
+    A short RSA key can be factored by whoever wants to sign as the account's IdP, and DSA is
+    deprecated for XML signatures: either would let a forged response log in.
+    """
+    try:
+        key = cert.public_key()
+    except (ValueError, TypeError):  # an unsupported or malformed key
+        return "This certificate's public key cannot be read or uses an unsupported algorithm"
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            return f"This certificate has a {key.key_size}-bit RSA key; keys under {MIN_RSA_BITS} bits are refused"
+        return ""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.key_size < MIN_EC_BITS:
+            return f"This certificate has a {key.curve.key_size}-bit elliptic-curve key; keys under {MIN_EC_BITS} " \
+                   "bits are refused"
+        return ""
+    kind = type(key).__name__.replace("PublicKey", "").lstrip("_") or "unknown"
+    return f"This certificate has a {kind} key, which is refused: only RSA ({MIN_RSA_BITS} bits or more) and " \
+           "elliptic-curve keys are accepted"
+
+
+def stored_key_problem(pem: str) -> str:
+    """key_problem() of a stored certificate's PEM (empty when it cannot be read: that is reported elsewhere)."""
+    try:
+        return key_problem(x509.load_pem_x509_certificate(pem.encode()))
+    except ValueError:
+        return ""
 
 
 def describe(cert: x509.Certificate) -> CertificateInfo:
@@ -96,6 +147,7 @@ def describe(cert: x509.Certificate) -> CertificateInfo:
         serial=":".join(serial[i:i + 2] for i in range(0, len(serial), 2)),
         not_before=cert.not_valid_before_utc.replace(tzinfo=None),
         not_after=cert.not_valid_after_utc.replace(tzinfo=None),
+        key_problem=key_problem(cert),
     )
 
 
@@ -111,7 +163,7 @@ def _to_der(data: str | bytes) -> bytes:
     text = _NEWLINE_ENTITIES.sub("\n", data).replace("\\n", "\n").replace("\\r", "\n")
     if "PRIVATE KEY" in text:
         raise _private_key_error()
-    blocks = _PEM_BLOCK.findall(text)
+    blocks = _pem_blocks(text)
     if blocks:
         kinds = {kind for kind, _ in blocks}
         if kinds - {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"}:
@@ -122,7 +174,7 @@ def _to_der(data: str | bytes) -> bytes:
         text = blocks[0][1]
     elif "-----" in text:
         # BEGIN/END lines mangled or only one of them: drop any "-----...-----" marker and keep the base64.
-        text = re.sub(r"-----[A-Z0-9 ]*-----", "", text)
+        text = _ANY_MARKER.sub("", text)
     compact = re.sub(r"\s+", "", text)
     if not compact:
         raise CertificateError("The certificate is empty. Paste the X.509 Certificate from your IdP or upload its file.")
@@ -131,6 +183,24 @@ def _to_der(data: str | bytes) -> bytes:
     except (binascii.Error, ValueError):
         raise CertificateError("This is not an X.509 certificate: it is not PEM or base64 text. Paste the IdP's "
                                "X.509 Certificate, or upload the .pem/.cer/.crt file.") from None
+
+
+def _pem_blocks(text: str) -> list[tuple[str, str]]:
+    """(label, body) of each BEGIN/END pair, in one pass; more than MAX_PEM_MARKERS markers are refused."""
+    blocks: list[tuple[str, str]] = []
+    open_label, body_start, markers = None, 0, 0
+    for marker in _PEM_MARKER.finditer(text):
+        markers += 1
+        if markers > MAX_PEM_MARKERS:
+            raise CertificateError("This contains too many BEGIN/END lines to be one certificate. Paste one "
+                                   "certificate: a BEGIN CERTIFICATE line, the base64, an END CERTIFICATE line.")
+        kind, label = marker.groups()
+        if kind == "BEGIN":
+            open_label, body_start = label, marker.end()
+        elif open_label == label:
+            blocks.append((label, text[body_start:marker.start()]))
+            open_label = None
+    return blocks
 
 
 def _is_private_key(der: bytes) -> bool:

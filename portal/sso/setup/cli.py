@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from portal.accounts.service import get_account
-from portal.cli import PortalGroup, run
+from portal.cli import PortalGroup, echo, run
 from portal.models import iso
 from portal.errors import ServiceError
 from portal.sso import saml
@@ -54,20 +54,20 @@ def show(domain, as_json):
     """Show the SSO settings of an account."""
     data = run(lambda: describe(get_account(domain)))
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        echo(json.dumps(data, indent=2))
         return
     for key in ("domain", "enabled", "sp_entity_id", "acs_url", "sp_initiation_url", "sp_metadata_url",
                 "idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
                 "split_group_values", "require_sso"):
         value = data[key]
-        click.echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
+        echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
     if data["missing_for_enable"]:
-        click.echo(f"{'missing for enable:':<21} {', '.join(data['missing_for_enable'])}")
-    click.echo(f"certificates:         {len(data['certificates']) or '(none)'}")
+        echo(f"{'missing for enable:':<21} {', '.join(data['missing_for_enable'])}")
+    echo(f"certificates:         {len(data['certificates']) or '(none)'}")
     for cert in data["certificates"]:
-        click.echo(f"  - {cert['subject']}  valid {cert['not_before']} to {cert['not_after']}")
-        click.echo(f"    SHA-256 {cert['sha256_fingerprint']}")
-        click.echo(f"    SHA-1   {cert['sha1_fingerprint']}")
+        echo(f"  - {cert['subject']}  valid {cert['not_before']} to {cert['not_after']}")
+        echo(f"    SHA-256 {cert['sha256_fingerprint']}")
+        echo(f"    SHA-1   {cert['sha1_fingerprint']}")
 
 
 @sso_config_cli.command("set")
@@ -82,7 +82,8 @@ def show(domain, as_json):
               help="SHA-256 fingerprint of an active certificate to remove (colons optional).")
 @click.option("--auto-create-users/--no-auto-create-users", default=None)
 @click.option("--auto-create-groups/--no-auto-create-groups", default=None)
-@click.option("--group-filter", metavar="REGEX", help="Only matching groups become teams; '' for all.")
+@click.option("--group-filter", metavar="REGEX",
+              help="Only groups whose whole name matches (RE2 syntax) become teams; '' for all.")
 @click.option("--split-group-values/--no-split-group-values", default=None,
               help="Split comma- or semicolon-separated group values.")
 @click.option("--enable/--disable", "enabled", default=None)
@@ -116,13 +117,13 @@ def import_metadata(domain, file):
 @click.argument("domain")
 def sp_metadata(domain):
     """Print the SP metadata XML of an account."""
-    click.echo(run(lambda: saml.sp_metadata(get_account(domain))))
+    echo(run(lambda: saml.sp_metadata(get_account(domain))))
 
 
 @sso_config_cli.command("check")
 @click.argument("domain")
 def check(domain):
-    """Exit 1 and say why when SSO is incomplete, a certificate expires within 30 days or the domain is invalid."""
+    """Exit 1 and say why: SSO incomplete, a certificate weak, not yet valid or expiring soon, a bad domain."""
     try:
         account = get_account(domain)
     except ServiceError as exc:
@@ -131,29 +132,29 @@ def check(domain):
     config = service.get_config(account)
     if problems:
         for problem in problems:
-            click.echo(f"PROBLEM: {problem}", err=True)
+            echo(f"PROBLEM: {problem}", err=True)
         click.get_current_context().exit(1)
     certificates = service.active_certificates(account)
     if config.enabled:
         until = min(c.not_after for c in certificates)
-        click.echo(f"OK: {account.domain}: SSO enabled, IdP {config.idp_issuer}, {len(certificates)} "
+        echo(f"OK: {account.domain}: SSO enabled, IdP {config.idp_issuer}, {len(certificates)} "
                    f"certificate(s), next expiry {until:%Y-%m-%d}.")
     else:
-        click.echo(f"OK: {account.domain}: SSO disabled, {len(certificates)} certificate(s).")
+        echo(f"OK: {account.domain}: SSO disabled, {len(certificates)} certificate(s).")
 
 
 def _report(domain: str, outcome: service.Outcome) -> None:
     if not outcome.changed:
-        click.echo(f"No change to the SSO settings of {domain}.")
+        echo(f"No change to the SSO settings of {domain}.")
     for name, (old, new) in outcome.changes.items():
-        click.echo(f"{service.LABELS.get(name, name)}: {old if old not in (None, '') else '-'} → "
+        echo(f"{service.LABELS.get(name, name)}: {old if old not in (None, '') else '-'} → "
                    f"{new if new not in (None, '') else '-'}")
     for info in outcome.added:
-        click.echo(f"Added certificate {info.sha256_fingerprint} ({info.subject}, valid to {info.not_after:%Y-%m-%d}).")
+        echo(f"Added certificate {info.sha256_fingerprint} ({info.subject}, valid to {info.not_after:%Y-%m-%d}).")
     for fingerprint in outcome.removed:
-        click.echo(f"Removed certificate {fingerprint}.")
+        echo(f"Removed certificate {fingerprint}.")
     for warning in outcome.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
 
 
 GROUPS = [sso_config_cli]

@@ -35,7 +35,8 @@ class SsoSettingsForm(FlaskForm):
     auto_create_groups = BooleanField("Auto-create groups",
                                       description="Turn the IdP's groups into teams and keep memberships in sync.")
     group_filter = StringField("Group filter (regular expression)", validators=[Optional(), Length(max=1000)],
-                               description="Only groups matching this regular expression become teams. Empty: all.")
+                               description="Only groups whose whole name matches this regular expression (RE2 syntax) "
+                                           "become teams. Empty: all.")
     split_group_values = BooleanField("Split comma- or semicolon-separated group values",
                                       description="For IdPs that send all groups in one value (“a, b; c”).")
     enabled = BooleanField("SSO enabled")

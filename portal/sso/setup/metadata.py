@@ -12,6 +12,7 @@ from portal.sso.setup.certs import CertificateError, CertificateInfo, parse_cert
 from portal.sso.xmlns import BINDING_POST, BINDING_REDIRECT, MD, NS
 
 MAX_METADATA_BYTES = 1024 * 1024
+MAX_METADATA_CERTIFICATES = 10  # Okta's metadata has one; rotation or mirrored descriptors a few more
 
 
 class MetadataError(ServiceError):
@@ -91,23 +92,29 @@ def _signing_certificates(idp, now) -> tuple[list[CertificateInfo], list[str]]:
     certificates: list[CertificateInfo] = []
     warnings: list[str] = []
     seen: set[str] = set()
-    for key in idp.findall("md:KeyDescriptor", NS):
-        if key.get("use") not in (None, "", "signing"):
-            continue  # encryption-only keys do not sign responses
-        for node in key.findall(".//ds:X509Certificate", NS):
-            try:
-                info = parse_certificate(node.text or "", now=now, allow_expired=True)
-            except CertificateError as exc:
-                raise MetadataError(f"A signing certificate in the metadata is unusable: {exc}") from None
-            if info.sha256_fingerprint in seen:
-                continue
-            seen.add(info.sha256_fingerprint)
-            if info.expired(now):
-                warnings.append(f"Skipped the certificate {info.subject} ({info.sha256_fingerprint}): it expired on "
-                                f"{info.not_after:%Y-%m-%d}.")
-                continue
-            certificates.append(info)
+    nodes = [node for key in idp.findall("md:KeyDescriptor", NS) if key.get("use") in (None, "", "signing")
+             for node in key.findall(".//ds:X509Certificate", NS)]  # encryption-only keys do not sign responses
+    if len(nodes) > MAX_METADATA_CERTIFICATES:
+        raise MetadataError(f"The metadata lists {len(nodes)} signing certificates; at most "
+                            f"{MAX_METADATA_CERTIFICATES} are accepted. Use the metadata of one IdP application.")
+    for node in nodes:
+        try:
+            info = parse_certificate(node.text or "", now=now, allow_expired=True)
+        except CertificateError as exc:
+            raise MetadataError(f"A signing certificate in the metadata is unusable: {exc}") from None
+        if info.sha256_fingerprint in seen:
+            continue
+        seen.add(info.sha256_fingerprint)
+        if info.expired(now):
+            warnings.append(f"Skipped the certificate {info.subject} ({info.sha256_fingerprint}): it expired on "
+                            f"{info.not_after:%Y-%m-%d}.")
+            continue
+        if info.not_yet_valid(now):
+            warnings.append(f"Skipped the certificate {info.subject} ({info.sha256_fingerprint}): it is not valid "
+                            f"until {info.not_before:%Y-%m-%d %H:%M} UTC; import the metadata again then.")
+            continue
+        certificates.append(info)
     if not certificates:
         raise MetadataError("The metadata has no valid signing certificate (KeyDescriptor with an X509Certificate"
-                            + (", all of them expired" if warnings else "") + ").")
+                            + (", all of them expired or not yet valid" if warnings else "") + ").")
     return certificates, warnings

@@ -1,7 +1,6 @@
 """SSO settings services shared by the settings page and `flask sso-config`: one set of rules."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -11,13 +10,16 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.audit import Event
 from portal.config import is_loopback_host
+from portal.directory.group_sync import GroupFilterError, compile_group_filter
 from portal.directory.roles import account_admin_ids
 from portal.errors import FieldErrors
 from portal.extensions import db
 from portal.models import Account, IdpCertificate, SsoConfig, SsoTestResult, User, domain_problem, utcnow
-from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, CertificateError, CertificateInfo, normalise_fingerprint, \
-    parse_certificate
+from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE, CertificateError, CertificateInfo, \
+    normalise_fingerprint, parse_certificate, stored_key_problem
 from portal.sso.setup.metadata import parse_idp_metadata
+
+MAX_ACTIVE_CERTIFICATES = 5  # rotation needs two; five leaves room for several IdP applications
 
 LABELS = {
     "domain": "Custom domain",
@@ -114,15 +116,15 @@ def check_issuer(value: str) -> str:
 
 
 def check_group_filter(value: str) -> str:
-    """The regex trimmed, or SettingsError naming where it fails to compile."""
+    """The RE2 pattern trimmed, or SettingsError with RE2's reason when it does not compile."""
     pattern = (value or "").strip()
     if len(pattern) > 1000:
         raise SettingsError({"group_filter": "The group filter is at most 1000 characters long."})
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise SettingsError({"group_filter": f"This regular expression does not compile: {exc.msg} at position "
-                                             f"{exc.pos}."}) from None
+        compile_group_filter(pattern)
+    except GroupFilterError as exc:
+        raise SettingsError({"group_filter": f"This regular expression is not valid RE2 syntax: {exc}. "
+                                             "(RE2 has no look-around or backreferences.)"}) from None
     return pattern
 
 
@@ -145,6 +147,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
     values, errors = _validated(change, errors={})
     new_certs = _parsed_certificates(change, now, errors)
     removals = _fingerprints(account, change.remove_fingerprints, errors)
+    _check_certificate_count(account, change, new_certs, removals, errors)
     if errors:
         raise SettingsError(errors)
     outcome = Outcome()
@@ -211,11 +214,18 @@ def import_metadata(account: Account, data: str | bytes, actor=None, now: dateti
 
 
 def expiry_warnings(account: Account, now: datetime | None = None) -> list[str]:
-    """A line per active certificate that has expired or expires within 30 days."""
+    """A line per active certificate that is weak, not yet valid, expired or expiring within 30 days."""
     now = now or utcnow()
     lines = []
     for cert in active_certificates(account):
-        if cert.not_after <= now:
+        weak = stored_key_problem(cert.pem)
+        if weak:
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) is too weak: "
+                         f"{weak}. Have the IdP sign with a stronger key, add its certificate, then remove this one.")
+        if cert.not_before > now + NOT_YET_VALID_TOLERANCE:
+            lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) is not valid until "
+                         f"{cert.not_before:%Y-%m-%d %H:%M} UTC; logins signed with it are not expected before then.")
+        elif cert.not_after <= now:
             lines.append(f"The IdP Signature Certificate {cert.subject} ({cert.sha256_fingerprint}) expired on "
                          f"{cert.not_after:%Y-%m-%d}; remove it once the IdP signs with a current one.")
         elif cert.not_after <= now + timedelta(days=EXPIRY_WARNING_DAYS):
@@ -271,6 +281,17 @@ def _parsed_certificates(change: SettingsChange, now: datetime, errors: dict) ->
         except CertificateError as exc:
             errors["idp_certificate"] = str(exc)
     return parsed
+
+
+def _check_certificate_count(account: Account, change: SettingsChange, new_certs: list[CertificateInfo],
+                             removals: list[IdpCertificate], errors: dict) -> None:
+    # Every active certificate is tried on every login: a bounded list keeps that cost bounded.
+    kept = set() if change.replace_certificates is not None else \
+        {c.sha256_fingerprint for c in active_certificates(account)} - {r.sha256_fingerprint for r in removals}
+    total = len(kept | {c.sha256_fingerprint for c in new_certs})
+    if total > MAX_ACTIVE_CERTIFICATES:
+        errors["idp_certificate"] = (f"An account has at most {MAX_ACTIVE_CERTIFICATES} active IdP Signature "
+                                     "Certificates; remove one before adding another.")
 
 
 def _fingerprints(account: Account, values: list[str], errors: dict) -> list[IdpCertificate]:

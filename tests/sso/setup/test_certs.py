@@ -1,9 +1,11 @@
 """parse_certificate: every way an admin has a certificate gives the same fingerprint; refusals say why."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from portal.sso.setup.certs import CertificateError, normalise_fingerprint, parse_certificate
+from portal.sso.setup.certs import MAX_CERTIFICATE_BYTES, CertificateError, normalise_fingerprint, parse_certificate
 from tests.sso.helpers import crlf_amp13, one_line
 
 FORMATS = {
@@ -91,3 +93,33 @@ def test_normalise_fingerprint(value):
 def test_normalise_fingerprint_refuses_non_hex():
     with pytest.raises(CertificateError):
         normalise_fingerprint("not-hex")
+
+
+def _begin_lines_then(cert_pem: str, size: int = 64 * 1024) -> str:
+    """A paste of size characters: unmatched BEGIN lines, then a real certificate at the end."""
+    filler = size - len(cert_pem)
+    return "-----BEGIN A-----\n" * (filler // 18) + cert_pem
+
+
+def test_paste_full_of_begin_lines_is_answered_in_linear_time(valid_cert):
+    # The old BEGIN...END regex scanned to the end of the text for every BEGIN line: ~2 s for 64 KB.
+    text = _begin_lines_then(valid_cert.pem)
+    assert 60 * 1024 < len(text) <= MAX_CERTIFICATE_BYTES
+    started = time.monotonic()
+    with pytest.raises(CertificateError, match="too many BEGIN/END lines"):
+        parse_certificate(text)
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize("text", ["-----" + "A" * 65000, "-----BEGIN " + "A" * 65000, "-" * 65000,
+                                  "-----BEGIN CERTIFICATE-----" + "A" * 65000])
+def test_other_hostile_pastes_are_answered_fast(text):
+    started = time.monotonic()
+    with pytest.raises(CertificateError):
+        parse_certificate(text)
+    assert time.monotonic() - started < 0.5
+
+
+def test_too_large_paste_refused(valid_cert):
+    with pytest.raises(CertificateError, match="more than 64 KB"):
+        parse_certificate(_begin_lines_then(valid_cert.pem, MAX_CERTIFICATE_BYTES + 100))

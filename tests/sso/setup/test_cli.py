@@ -69,7 +69,8 @@ def test_set_options(runner, account):
 @pytest.mark.parametrize("args, message", [
     (["--enable"], "Missing: IdP Login URL, Identity Provider Issuer, IdP Signature Certificate"),
     (["--idp-login-url", "http://acme.okta.com/sso"], "https://"),
-    (["--group-filter", "a)"], "at position 1"),
+    (["--group-filter", "a)"], "not valid RE2 syntax: unexpected )"),
+    (["--group-filter", "(?<=a)b"], "not valid RE2 syntax"),
     (["--remove-idp-cert", "AB:CD"], "No active certificate"),
 ])
 def test_set_refusals(runner, account, args, message):

@@ -1,6 +1,8 @@
 """parse_idp_metadata: Okta's and pysaml2's metadata; hostile or broken documents get a clear message."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from portal.sso.setup.metadata import MAX_METADATA_BYTES, MetadataError, parse_idp_metadata
@@ -113,3 +115,33 @@ def test_broken_certificate(valid_cert):
 def test_size_limit():
     with pytest.raises(MetadataError, match="larger than"):
         parse_idp_metadata(b"<a>" + b" " * MAX_METADATA_BYTES + b"</a>")
+
+
+def _key_descriptors(body: str, count: int) -> str:
+    key = (f'<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>'
+           f'<ds:X509Certificate>{body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>')
+    return key * count
+
+
+def test_one_mib_metadata_is_answered_within_two_seconds(valid_cert):
+    # Sixteen certificates of ~64 KB, each a real certificate behind unmatched BEGIN lines: the old
+    # parser accepted each after ~2 s of regex backtracking, so the upload pinned a worker for ~30 s.
+    body = "-----BEGIN A-----\n" * 3500 + valid_cert.pem
+    xml = okta_metadata(valid_cert)
+    start = xml.index("<md:KeyDescriptor")
+    end = xml.index("</md:KeyDescriptor>") + len("</md:KeyDescriptor>")
+    for count in (16, 3):
+        document = xml[:start] + _key_descriptors(body, count) + xml[end:]
+        assert count == 3 or 1000 * 1024 < len(document) <= MAX_METADATA_BYTES
+        started = time.monotonic()
+        with pytest.raises(MetadataError):
+            parse_idp_metadata(document)
+        assert time.monotonic() - started < 2, count
+
+
+def test_too_many_signing_certificates_refused(valid_cert):
+    xml = okta_metadata(valid_cert)
+    key = xml[xml.index("<md:KeyDescriptor"):xml.index("</md:KeyDescriptor>") + len("</md:KeyDescriptor>")]
+    with pytest.raises(MetadataError, match="lists 11 signing certificates"):
+        parse_idp_metadata(xml.replace(key, key * 11))
+    assert len(parse_idp_metadata(xml.replace(key, key * 10)).certificates) == 1  # duplicates count once

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, ClaimedEmailDomain, IdpCertificate, utcnow
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange, SettingsError
-from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, okta_metadata, one_line, pysaml2_metadata
+from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, make_cert, okta_metadata, one_line, pysaml2_metadata
 
 
 def events(account, event_type):
@@ -92,13 +92,22 @@ def test_login_url_rules(account, url, ok):
         assert "idp_login_url" in info.value.errors
 
 
-def test_group_filter_that_does_not_compile_names_the_position(account):
+def test_group_filter_that_does_not_compile_gives_the_reason(account):
     with pytest.raises(SettingsError) as info:
         service.apply(account, SettingsChange(group_filter="^(eng|ops"))
-    assert "at position 1" in info.value.errors["group_filter"]
+    assert "not valid RE2 syntax" in info.value.errors["group_filter"]
     assert "missing )" in info.value.errors["group_filter"]
     service.apply(account, SettingsChange(group_filter="^(eng|ops)-.*$", auto_create_groups=True))
     assert service.get_config(account).group_filter == "^(eng|ops)-.*$"
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=eng-)ops", r"(eng)-\1", r"(?=eng).*"])
+def test_group_filter_outside_re2_is_refused(account, pattern):
+    # Look-around and backreferences compile in Python's re but not in RE2, whose matching is linear.
+    with pytest.raises(SettingsError) as info:
+        service.apply(account, SettingsChange(group_filter=pattern))
+    assert "not valid RE2 syntax" in info.value.errors["group_filter"]
+    assert service.get_config(account).group_filter is None
 
 
 def test_several_errors_reported_together(account, private_key_pem):
@@ -223,3 +232,13 @@ def test_claimed_email_domains(account, other_account):
         domains.set_claimed_email_domains(account, ["globex.example"])
     assert domains.set_claimed_email_domains(account, [])
     assert domains.claimed_email_domains(account) == []
+
+
+def test_active_certificates_are_capped(account):
+    certs = [make_cert(f"idp{i}.okta.com") for i in range(service.MAX_ACTIVE_CERTIFICATES + 1)]
+    service.apply(account, SettingsChange(add_certificates=[c.pem for c in certs[:-1]]))
+    with pytest.raises(SettingsError) as info:
+        service.apply(account, SettingsChange(add_certificates=[certs[-1].pem]))
+    assert f"at most {service.MAX_ACTIVE_CERTIFICATES} active" in info.value.errors["idp_certificate"]
+    service.apply(account, SettingsChange(add_certificates=[certs[-1].pem], remove_fingerprints=[certs[0].sha256]))
+    assert len(service.active_certificates(account)) == service.MAX_ACTIVE_CERTIFICATES

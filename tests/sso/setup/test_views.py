@@ -69,7 +69,8 @@ def test_enable_with_missing_fields_lists_them(admin_client, account):
 
 @pytest.mark.parametrize("fields, message", [
     ({"idp_login_url": "http://acme.okta.com/sso"}, "must use https://"),
-    ({"group_filter": "(eng"}, "at position 0"),
+    ({"group_filter": "(eng"}, "not valid RE2 syntax: missing )"),
+    ({"group_filter": "(?<=eng)s"}, "not valid RE2 syntax"),
     ({"idp_certificate": "not a certificate"}, "not an X.509 certificate"),
 ])
 def test_field_errors(admin_client, account, fields, message):
