@@ -121,6 +121,9 @@ def make_portal(database_url: str, idp: TestIdp, tmp: Path, workers: int = 2, th
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     wire(portal_env(database_url, base_url), idp.keypair)
+    # Load tests and benchmarks post every login from 127.0.0.1: lift the ACS's per-IP throttle (60 a minute)
+    # unless a test sets it; tests/sso/test_isolation.py proves the throttle itself.
+    settings = {"PORTAL_ACS_LIMIT_PER_IP": "1000000 per minute", **settings}
     env = portal_env(database_url_for_portal or database_url, base_url, **settings)
     portal = Portal(url=base_url, database_url=database_url, env=env, idp=idp)
     return portal.start(port, tmp / f"gunicorn-{port}.log", workers=workers, threads=threads)
