@@ -87,8 +87,10 @@ def set_active(account: Account, user: User, active: bool, actor=None) -> bool:
         raise ServiceError(f"{user.email} is the last Account admin of the account; grant Account admin to someone "
                            "else first, so the account is never left without an admin.")
     user.active = active
-    audit.record(account, Event.USER_REACTIVATED if active else "user.deactivated", actor=actor,
-                 subject=user.email, before={"active": not active}, after={"active": active})
+    ended = 0 if active else sessions.revoke_all(user.id)  # out on every server at their next request
+    audit.record(account, Event.USER_REACTIVATED if active else Event.USER_DEACTIVATED, actor=actor,
+                 subject=user.email, before={"active": not active}, after={"active": active},
+                 **({} if active else {"sessions_ended": ended}))
     return True
 
 

@@ -203,6 +203,18 @@ def test_password_change_ends_every_other_session(app, client, admin):
     assert event.details["sessions_ended"] == 1
 
 
+def test_deactivation_then_reactivation_before_any_request_does_not_revive_the_session(
+        app, admin, member, member_client):
+    account = admin.account
+    user = db.session.get(User, member.id)
+    users.set_active(account, user, False, actor=admin)
+    users.set_active(account, user, True, actor=admin)
+    db.session.commit()
+    assert _sessions(member) == [] and not _signed_in(member_client)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "user.deactivated"))
+    assert event.details["sessions_ended"] == 1
+
+
 def test_a_cookie_of_a_deleted_user_gets_nothing(app, member, member_client):
     db.session.delete(db.session.get(User, member.id))
     db.session.commit()
