@@ -191,7 +191,7 @@ def test_users_page_and_user_actions(admin_client, account, member):
     db.session.expire_all()
     assert member.active is False
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "user.deactivated"))
-    assert event.details == {"before": {"active": True}, "after": {"active": False}}
+    assert event.details == {"before": {"active": True}, "after": {"active": False}, "sessions_ended": 0}
     assert "deactivated" in admin_client.get("/admin/users").get_data(as_text=True)
     assert admin_client.post(f"/admin/users/{member.id}/reactivate", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()

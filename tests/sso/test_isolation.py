@@ -12,7 +12,7 @@ from devtools.saml_idp import post_form
 from portal.directory.teams import create_team
 from portal.directory.users import create_user
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, User, utcnow
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange
 from tests.sso.helpers import assert_refused, sso_events
@@ -97,10 +97,13 @@ def test_acs_throttled_per_client_ip(flow, hostile_flow, other_account):
     assert flow.login("admin@acme.test").status_code == 303  # from the test client's own address
 
 
-def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account):
+def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account, monkeypatch):
     # globex's IdP (its own key, not acme's) answers acme's real AuthnRequests with big junk responses
     # from many addresses: each refused response is not signed by acme's certificates, so its summary is
     # at most 2 KB, and past 20 in a minute they are counted in one event instead of logged one by one.
+    from portal.sso import service
+    frozen = utcnow()  # one minute window for all 25 posts, however slow the machine is
+    monkeypatch.setattr(service, "utcnow", lambda: frozen)
     big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
     for i in range(25):
         request = flow.start()
