@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from datetime import timedelta
 
 from flask import current_app
-from limits import parse_many
 from sqlalchemy import bindparam, select, update
 
-from portal import audit
+from portal import audit, ratelimits
 from portal.audit import Event
 from portal.errors import ServiceError
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.models import Account, ScimToken, utcnow
 
 PREFIX = "scim_"  # recognisable in secret scanners and logs
@@ -97,17 +95,9 @@ def authenticate(domain: str, authorization: str | None) -> ScimToken | None:
 
 def throttle(token: ScimToken) -> int | None:
     """Count one request of token; the seconds to wait when PORTAL_SCIM_RATE_LIMIT is used up, else None."""
-    strategy = limiter.limiter
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    for item in parse_many(current_app.config["SCIM_RATE_LIMIT"]):
-        identifiers = (prefix, "scim", str(token.id))
-        if not strategy.hit(item, *identifiers):
-            reset = strategy.get_window_stats(item, *identifiers).reset_time
-            return max(1, int(reset - time.time()) + 1)
-    return None
+    return ratelimits.hit(current_app.config["SCIM_RATE_LIMIT"], "scim", str(token.id))[0]
 
 
 def first_refusal_in_window(token: ScimToken, retry_after: int) -> bool:
     """Whether this 429 is the first of its window (only that one is audited: a throttled client can't flood the log)."""
-    item = parse_many(f"1 per {max(1, retry_after)} second")[0]
-    return limiter.limiter.hit(item, current_app.config.get("RATELIMIT_KEY_PREFIX", ""), "scim-429", str(token.id))
+    return ratelimits.hit(f"1 per {max(1, retry_after)} second", "scim-429", str(token.id))[0] is None

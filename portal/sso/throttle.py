@@ -6,21 +6,11 @@ failures. Counted first, in the limiter's storage (memory or Redis), before the 
 """
 from __future__ import annotations
 
-import time
-
 from flask import current_app
-from limits import parse_many
 
-from portal.extensions import limiter
+from portal import ratelimits
 
 
 def acs_wait(ip: str) -> int | None:
     """Count this ACS post for ip; the seconds to wait when its limit is used up (None: go ahead)."""
-    strategy = limiter.limiter
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    for item in parse_many(current_app.config["ACS_LIMIT_PER_IP"]):
-        identifiers = (prefix, "acs", ip)
-        if not strategy.hit(item, *identifiers):
-            reset = strategy.get_window_stats(item, *identifiers).reset_time
-            return max(1, int(reset - time.time()) + 1)
-    return None
+    return ratelimits.hit(current_app.config["ACS_LIMIT_PER_IP"], "acs", ip)[0]
