@@ -80,16 +80,21 @@ def _string(value, what: str) -> str:
     return value
 
 
+def _attributes_without_path(op: str, value):
+    """The (attribute, value) pairs of an operation without a path (RFC 7644 §3.5.2): add and replace only."""
+    if op == "remove":
+        raise ScimError(400, "noTarget", "remove needs a path.")
+    if not isinstance(value, dict):
+        raise ScimError(400, "invalidValue", "Without a path, value must be an object of attributes.")
+    return value.items()
+
+
 def user_changes(ops, own_id: str) -> dict:
     """Directory field changes of a user PATCH (portal.directory.scim.USER_FIELDS)."""
     changes: dict = {}
     for op, path, value in ops:
         if path is None:
-            if op == "remove":
-                raise ScimError(400, "noTarget", "remove needs a path.")
-            if not isinstance(value, dict):
-                raise ScimError(400, "invalidValue", "Without a path, value must be an object of attributes.")
-            for key, item in value.items():
+            for key, item in _attributes_without_path(op, value):
                 if key.lower() in (ENTERPRISE_SCHEMA.lower(), USER_SCHEMA.lower()) and isinstance(item, dict):
                     if key.lower() == USER_SCHEMA.lower():
                         changes.update(user_changes([(op, None, item)], own_id))
@@ -170,11 +175,7 @@ def group_changes(ops, own_id: str) -> dict:
     result: dict = {"add": [], "remove": [], "replace": None}
     for op, path, value in ops:
         if path is None:
-            if op == "remove":
-                raise ScimError(400, "noTarget", "remove needs a path.")
-            if not isinstance(value, dict):
-                raise ScimError(400, "invalidValue", "Without a path, value must be an object of attributes.")
-            for key, item in value.items():
+            for key, item in _attributes_without_path(op, value):
                 _group_attr(result, op, _parse_path(key), item, own_id)
         else:
             _group_attr(result, op, _parse_path(path), value, own_id)

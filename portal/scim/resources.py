@@ -28,9 +28,7 @@ def user_json(user: User, base: str, groups: list[tuple[str, str]] | None) -> di
         "displayName": user.name or user.email,
         "emails": [{"value": user.email, "type": "work", "primary": True}],
         "active": bool(user.active),
-        "meta": {"resourceType": "User", "created": iso(user.created_at),
-                 "lastModified": iso(user.updated_at or user.created_at),
-                 "location": f"{base}/Users/{user.scim_id}"},
+        "meta": _meta("User", user, base),
     }
     if user.external_id is not None:
         data["externalId"] = user.external_id
@@ -40,15 +38,19 @@ def user_json(user: User, base: str, groups: list[tuple[str, str]] | None) -> di
     return data
 
 
+def _meta(resource_type: str, row: User | Team, base: str) -> dict:
+    return {"resourceType": resource_type, "created": iso(row.created_at),
+            "lastModified": iso(row.updated_at or row.created_at),
+            "location": f"{base}/{resource_type}s/{row.scim_id}"}
+
+
 def group_json(team: Team, base: str, members: list[tuple[str, str]] | None) -> dict:
     """A team as a SCIM Group; members: (scim id, email) of its scim memberships, None when not wanted."""
     data = {
         "schemas": [GROUP_SCHEMA],
         "id": team.scim_id,
         "displayName": team.name,
-        "meta": {"resourceType": "Group", "created": iso(team.created_at),
-                 "lastModified": iso(team.updated_at or team.created_at),
-                 "location": f"{base}/Groups/{team.scim_id}"},
+        "meta": _meta("Group", team, base),
     }
     if team.scim_external_id is not None:
         data["externalId"] = team.scim_external_id
