@@ -234,7 +234,7 @@ def _consume_request(attempt: _Attempt) -> str:
     attempt.tester = attempt.tester or _tester(attempt.account, pending)
     if pending.expires_at <= attempt.now:
         raise _Refused(Reason.REQUEST_EXPIRED)
-    return safe_next_path(pending.next_url) or "/"
+    return pending.next_url or "/"  # start_login stored only a path safe_next_path accepted
 
 
 def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
