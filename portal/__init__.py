@@ -7,13 +7,14 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, config, errors, scim, security, sso
+from portal import admin, auth, config, dbping, errors, scim, security, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
 from portal.auth import sessions
 from portal.audit import cli as audit_cli
 from portal.scim import cli as scim_cli
 from portal.scim import setup as scim_setup
+from portal.scim.timing import ServerTiming
 from portal.config import ConfigError
 from portal.sso import setup as sso_setup
 from portal.sso.setup import cli as sso_cli
@@ -37,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        else:
+            dbping.install(db.engine)  # pool_pre_ping's check, which SCIM's hot path can skip
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -59,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for group in accounts_cli.GROUPS + admin_cli.GROUPS + sso_cli.GROUPS + audit_cli.GROUPS + scim_cli.GROUPS:
         app.cli.add_command(group)
 
+    app.wsgi_app = ServerTiming(app.wsgi_app)  # SCIM answers carry their server time (bench/scim_bench.py)
     errors.register(app)
     security.install(app)
     sessions.install(app)

@@ -86,7 +86,7 @@ def check(app: Flask) -> None:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     else:
-        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # portal/dbping.py pings pooled connections
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(app)
     for name, example in (("SCIM_RATE_LIMIT", "50 per second;2000 per minute"), ("ACS_LIMIT_PER_IP", "60 per minute")):

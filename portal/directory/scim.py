@@ -54,7 +54,7 @@ def _email_free(email: str, except_id: int | None = None) -> None:
 def create_user(account: Account, fields: dict, actor) -> User:
     """Create a user of account from SCIM fields (email required, unique across the portal)."""
     email = _check_email(fields.get("email"))
-    _email_free(email)
+    # No SELECT first: the unique index on email refuses a taken one (IntegrityError below), a round trip saved.
     now = utcnow()
     user = User(account_id=account.id, email=email, created_via=SCIM, created_at=now, updated_at=now,
                 external_id=fields.get("external_id"), given_name=fields.get("given_name") or "",
@@ -66,7 +66,7 @@ def create_user(account: Account, fields: dict, actor) -> User:
         user.roles.append(role)
     try:
         db.session.flush()
-    except IntegrityError:  # a concurrent create of the same email; the caller rolls the request back
+    except IntegrityError:  # the email is taken (in any account); the caller rolls the request back
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is already taken.") from None
     audit.record(account, Event.SCIM_USER_CREATED, actor=actor, subject=email, scim_id=user.scim_id,
                  external_id=user.external_id, active=user.active, roles=[role.name] if role else [])

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit, ratelimits
 from portal.audit import Event
@@ -70,11 +71,11 @@ def revoke_token(account: Account, token_id, actor=None) -> ScimToken:
     return row
 
 
-def authenticate(domain: str, authorization: str | None) -> ScimToken | None:
-    """The active token of the account at domain named by an `Authorization: Bearer` header, else None.
+def authenticate(domain: str, authorization: str | None) -> tuple[ScimToken, Account] | None:
+    """The active token (and its account) of the account at domain named by an `Authorization: Bearer` header.
 
     The token is found by its hash, then must belong to the account of the URL: another account's
-    token answers exactly like an unknown one.
+    token answers exactly like an unknown one (None).
     """
     scheme, _, value = (authorization or "").strip().partition(" ")
     value = value.strip()
@@ -89,8 +90,8 @@ def authenticate(domain: str, authorization: str | None) -> ScimToken | None:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         db.session.execute(_TOUCH, {"token_id": row.id, "at": now})
-        row.last_used_at = now
-    return row
+        set_committed_value(row, "last_used_at", now)  # already written: the ORM must not UPDATE it again
+    return row, account
 
 
 def throttle(token: ScimToken) -> int | None:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal import audit
+from portal import audit, dbping
 from portal.audit import Event
 from portal.directory.scim import ProvisioningRefused
 from portal.errors import ServiceError
-from portal.extensions import csrf, db
-from portal.models import Account
+from portal.extensions import csrf, db, limiter
 from portal.scim import endpoints, tokens
 from portal.scim.errors import CONTENT_TYPE, ScimError
 
@@ -28,17 +27,23 @@ csrf.exempt(bp)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+@limiter.request_filter
+def _scim_not_rate_limited_by_flask_limiter() -> bool:
+    """SCIM throttles per token itself (tokens.throttle); skipping Flask-Limiter's per-request work saves time."""
+    return request.blueprint == "scim"
+
+
 @bp.route("/scim/v2/<domain>", defaults={"rest": ""}, methods=METHODS, provide_automatic_options=False,
           strict_slashes=False)
 @bp.route("/scim/v2/<domain>/<path:rest>", methods=METHODS, provide_automatic_options=False)
 def service(domain: str, rest: str):
     token = account = None
     try:
-        token = tokens.authenticate(domain, request.headers.get("Authorization"))
-        if token is None:
+        found = _authenticate(domain)
+        if found is None:
             raise ScimError(401, None, "A valid bearer token of this account is required.",
                             headers={"WWW-Authenticate": 'Bearer realm="SCIM"'})
-        account = db.session.get(Account, token.account_id)  # loaded with the token: no query
+        token, account = found  # loaded in one query with the token
         wait = tokens.throttle(token)
         if wait is not None:
             raise ScimError(429, None, f"Too many requests for this token; retry in {wait} s.",
@@ -62,6 +67,31 @@ def service(domain: str, rest: str):
         db.session.rollback()
         current_app.logger.exception("scim: unexpected error")
         return _answer(500, ScimError(500, None, "An unexpected error happened; nothing was changed.").body())
+
+
+def _authenticate(domain: str):
+    """tokens.authenticate on a connection checked out without the pool's ping (a round trip per request).
+
+    A connection that died in the pool (a database restart) fails this first statement before anything is
+    written; SQLAlchemy then invalidates it, and the retry runs on a fresh, pinged one.
+    """
+    try:
+        with dbping.unpinged():
+            _begin()
+            return tokens.authenticate(domain, request.headers.get("Authorization"))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    db.session.rollback()
+    _begin()
+    return tokens.authenticate(domain, request.headers.get("Authorization"))
+
+
+def _begin() -> None:
+    if request.method == "GET" and not db.session().in_transaction():  # (a test's session may be in use already)
+        # A read writes nothing (but last_used_at): no BEGIN and COMMIT round trips around it. Under READ
+        # COMMITTED each statement has its own snapshot inside a transaction too, so answers are the same.
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _body():

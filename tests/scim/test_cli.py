@@ -11,7 +11,7 @@ def test_create_prints_only_the_token_and_it_works(runner, client, account):
     assert result.exit_code == 0, result.output
     token = result.output.strip()
     assert "\n" not in token and token.startswith("scim_")
-    assert tokens.authenticate(account.domain, f"Bearer {token}").name == "Okta"
+    assert tokens.authenticate(account.domain, f"Bearer {token}")[0].name == "Okta"
 
 
 def test_list_json_omits_revoked_tokens(runner, account):
