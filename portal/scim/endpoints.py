@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 from portal.directory import scim as directory
 from portal.extensions import db
 from portal.models import Account, ScimToken, Team, User
-from portal.scim import discovery, filters, patch, resources
+from portal.scim import discovery, filters, pages, patch, resources
 from portal.scim.discovery import LIST_SCHEMA, MAX_RESULTS
 from portal.scim.errors import ScimError
 
@@ -114,23 +114,7 @@ def _list_users(account, token, body):
         where.append(filters.users_where(node))
     start, count = _paging()
     attrs, excluded = _attribute_params()
-    users: list[User] = []
-    total = None
-    if count and node is not None and start == 1:
-        # A filter (Okta's and Entra's existence checks): the rows at once; a short first page is the total.
-        users = list(db.session.scalars(select(User).where(*where).order_by(User.id).limit(count)
-                                        .options(lazyload(User.account))))
-        if len(users) < count:
-            total = len(users)
-    elif count:
-        # Ids first (an index-only walk of (account_id, id) even on the last page), then those rows.
-        ids = list(db.session.scalars(select(User.id).where(*where).order_by(User.id).offset(start - 1)
-                                      .limit(count)))
-        if ids:
-            users = list(db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)
-                                            .options(lazyload(User.account))))
-    if total is None:
-        total = db.session.scalar(select(func.count()).select_from(User).where(*where))
+    users, total = pages.users_page(db.session, where, start, count)
     groups = resources.groups_of(db.session, [u.id for u in users]) \
         if users and resources.wants("groups", attrs, excluded) else {}
     base = base_url(account)

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from scim2_models import Context, EnterpriseUser, Error, Group, User as ScimUser
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from portal.models import Team, TeamMembership, User, iso
 from portal.scim.discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from portal.scim.errors import ScimError
 
+_members, _teams, _users = TeamMembership.__table__, Team.__table__, User.__table__
 ALWAYS = {"id", "schemas"}  # returned whatever attributes/excludedAttributes say (RFC 7643 §7 "always")
 _FULL_USER = ScimUser[EnterpriseUser]
 
 
-def user_json(user: User, base: str, groups: list[tuple[str, str]] | None) -> dict:
-    """A user as a SCIM User; groups: (scim id, name) of its SCIM groups, None when not wanted."""
+def user_json(user: User | Row, base: str, groups: list[tuple[str, str]] | None) -> dict:
+    """A user (its object or its table row) as a SCIM User; groups: (scim id, name) of its SCIM groups, or None."""
     data = {
         "schemas": [USER_SCHEMA],
         "id": user.scim_id,
@@ -38,7 +39,7 @@ def user_json(user: User, base: str, groups: list[tuple[str, str]] | None) -> di
     return data
 
 
-def _meta(resource_type: str, row: User | Team, base: str) -> dict:
+def _meta(resource_type: str, row: User | Team | Row, base: str) -> dict:
     return {"resourceType": resource_type, "created": iso(row.created_at),
             "lastModified": iso(row.updated_at or row.created_at),
             "location": f"{base}/{resource_type}s/{row.scim_id}"}
@@ -55,7 +56,8 @@ def group_json(team: Team, base: str, members: list[tuple[str, str]] | None) -> 
     if team.scim_external_id is not None:
         data["externalId"] = team.scim_external_id
     if members is not None:
-        data["members"] = [{"value": uid, "display": email, "$ref": f"{base}/Users/{uid}", "type": "User"}
+        users = f"{base}/Users/"
+        data["members"] = [{"value": uid, "display": email, "$ref": users + uid, "type": "User"}
                            for uid, email in members]
     return data
 
@@ -65,20 +67,20 @@ def groups_of(session, user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     found: dict[int, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return found
-    rows = session.execute(select(TeamMembership.user_id, Team.scim_id, Team.name)
-                           .join(Team, Team.id == TeamMembership.team_id)
-                           .where(TeamMembership.user_id.in_(user_ids), TeamMembership.source == "scim",
-                                  Team.scim_id.is_not(None)).order_by(Team.name_key))
+    rows = session.execute(select(_members.c.user_id, _teams.c.scim_id, _teams.c.name)
+                           .join(_teams, _teams.c.id == _members.c.team_id)
+                           .where(_members.c.user_id.in_(user_ids), _members.c.source == "scim",
+                                  _teams.c.scim_id.is_not(None)).order_by(_teams.c.name_key))
     for uid, gid, name in rows:
         found[uid].append((gid, name))
     return found
 
 
 def members_of(session, team: Team) -> list[tuple[str, str]]:
-    """(scim id, email) of the team's scim members, by user id: one query."""
-    return list(session.execute(select(User.scim_id, User.email).join(
-        TeamMembership, TeamMembership.user_id == User.id).where(
-        TeamMembership.team_id == team.id, TeamMembership.source == "scim").order_by(User.id)))
+    """(scim id, email) of the team's scim members, by user id: one query of table rows (no ORM per row)."""
+    return session.execute(select(_users.c.scim_id, _users.c.email).join(
+        _members, _members.c.user_id == _users.c.id).where(
+        _members.c.team_id == team.id, _members.c.source == "scim").order_by(_users.c.id)).all()
 
 
 def _validation_error(exc: ValidationError) -> ScimError:
