@@ -6,6 +6,7 @@ The account comes from the token, which must belong to the account of the URL.
 """
 from __future__ import annotations
 
+import functools
 import json
 
 import orjson
@@ -38,28 +39,27 @@ def _scim_not_rate_limited_by_flask_limiter() -> bool:
           strict_slashes=False)
 @bp.route("/scim/v2/<domain>/<path:rest>", methods=METHODS, provide_automatic_options=False)
 def service(domain: str, rest: str):
-    token = account = None
+    found: dict = {}  # the token and its account, once authenticated (refusals are filed under them)
     try:
-        found = _authenticate(domain)
-        if found is None:
-            raise ScimError(401, None, "A valid bearer token of this account is required.",
-                            headers={"WWW-Authenticate": 'Bearer realm="SCIM"'})
-        token, account = found  # loaded in one query with the token
-        wait = tokens.throttle(token)
-        if wait is not None:
-            raise ScimError(429, None, f"Too many requests for this token; retry in {wait} s.",
-                            headers={"Retry-After": str(wait)})
-        handler, args = endpoints.route(rest.rstrip("/"), request.method)
-        status, body, headers = handler(account, token, _body if request.method in ("POST", "PUT", "PATCH")
-                                        else None, *args)
+        body = functools.cache(_body) if request.method in ("POST", "PUT", "PATCH") else None
+        try:
+            with dbping.unpinged():  # the pool's ping is a round trip per request: retry instead, below
+                status, answer, headers = _handle(domain, rest, body, found)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The pooled connection had died (a database restart). Nothing can have been committed (the commit
+            # comes after), so the request runs again, once, on a fresh connection that the pool pings.
+            db.session.rollback()
+            status, answer, headers = _handle(domain, rest, body, found)
         db.session.commit()
-        return _answer(status, body, headers)
+        return _answer(status, answer, headers)
     except ProvisioningRefused as exc:
-        return _refused(ScimError(exc.status, exc.scim_type, str(exc)), account, token)
+        return _refused(ScimError(exc.status, exc.scim_type, str(exc)), found)
     except ScimError as exc:
-        return _refused(exc, account, token)
+        return _refused(exc, found)
     except ServiceError as exc:  # a directory rule outside the SCIM-specific ones
-        return _refused(ScimError(400, "invalidValue", str(exc)), account, token)
+        return _refused(ScimError(400, "invalidValue", str(exc)), found)
     except (OperationalError, InterfaceError):
         db.session.rollback()
         current_app.logger.error("scim: database error")
@@ -70,29 +70,23 @@ def service(domain: str, rest: str):
         return _answer(500, ScimError(500, None, "An unexpected error happened; nothing was changed.").body())
 
 
-def _authenticate(domain: str):
-    """tokens.authenticate on a connection checked out without the pool's ping (a round trip per request).
-
-    A connection that died in the pool (a database restart) fails this first statement before anything is
-    written; SQLAlchemy then invalidates it, and the retry runs on a fresh, pinged one.
-    """
-    try:
-        with dbping.unpinged():
-            _begin()
-            return tokens.authenticate(domain, request.headers.get("Authorization"))
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    db.session.rollback()
-    _begin()
-    return tokens.authenticate(domain, request.headers.get("Authorization"))
-
-
-def _begin() -> None:
+def _handle(domain: str, rest: str, body, found: dict):
+    """Authenticate, throttle, route and run the handler: (status, JSON body, headers), uncommitted."""
     if request.method == "GET" and not db.session().in_transaction():  # (a test's session may be in use already)
         # A read writes nothing (but last_used_at): no BEGIN and COMMIT round trips around it. Under READ
         # COMMITTED each statement has its own snapshot inside a transaction too, so answers are the same.
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    authenticated = tokens.authenticate(domain, request.headers.get("Authorization"))
+    if authenticated is None:
+        raise ScimError(401, None, "A valid bearer token of this account is required.",
+                        headers={"WWW-Authenticate": 'Bearer realm="SCIM"'})
+    token, account = found["token"], found["account"] = authenticated
+    wait = tokens.throttle(token)
+    if wait is not None:
+        raise ScimError(429, None, f"Too many requests for this token; retry in {wait} s.",
+                        headers={"Retry-After": str(wait)})
+    handler, args = endpoints.route(rest.rstrip("/"), request.method)
+    return handler(account, token, body, *args)
 
 
 def _body():
@@ -126,8 +120,9 @@ def _answer(status: int, body, headers: dict | None = None) -> Response:
     return response
 
 
-def _refused(exc: ScimError, account, token) -> Response:
+def _refused(exc: ScimError, found: dict) -> Response:
     db.session.rollback()  # nothing half-written
+    token, account = found.get("token"), found.get("account")
     audited = token is not None and (exc.status != 429 or tokens.first_refusal_in_window(
         token, int(exc.headers.get("Retry-After", "1"))))
     if audited:  # an unauthenticated request is not filed under any account: nobody floods an audit log

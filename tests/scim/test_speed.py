@@ -45,19 +45,19 @@ def statements(app):
     counter.close()
 
 
-def test_an_existence_check_is_two_statements_and_a_create_three(scim, statements):
-    assert scim.get("/Users").status_code == 200  # the first request of the minute stamps last_used_at
+def test_an_existence_check_is_one_statement_and_a_create_two(scim, statements):
+    assert scim.get("/Users").status_code == 200  # checks the token (trusted for a moment), stamps last_used_at
     statements.seen.clear()
     found = scim.get("/Users?filter=" + filter_param('userName eq "ada@acme.test"') + "&startIndex=1&count=100")
     assert found.status_code == 200 and found.get_json()["totalResults"] == 0
-    # the token with its account, then the filter: no account reload, no COUNT for a short first page
-    assert [s.split()[0] for s in statements.seen] == ["SELECT", "SELECT"], statements.seen
+    # only the filter: no token or account query, no COUNT for a short first page
+    assert [s.split()[:3] for s in statements.seen] == [["SELECT", "user_account.id,", "user_account.account_id,"]], \
+        statements.seen
     statements.seen.clear()
     assert scim.post("/Users", okta_user("ada@acme.test")).status_code == 201
-    # the token, the user, its audit event: the unique index (not a SELECT first) refuses a taken email
-    assert [s.split()[:3] for s in statements.seen] == [
-        ["SELECT", "scim_token.id,", "scim_token.account_id,"], ["INSERT", "INTO", "user_account"],
-        ["INSERT", "INTO", "audit_event"]], statements.seen
+    # the user and its audit event: the unique index (not a SELECT first) refuses a taken email
+    assert [s.split()[:3] for s in statements.seen] == [["INSERT", "INTO", "user_account"],
+                                                        ["INSERT", "INTO", "audit_event"]], statements.seen
 
 
 def test_a_taken_email_is_still_409_without_the_select_and_nothing_is_written(scim, other_account):
@@ -122,3 +122,21 @@ def test_a_dead_pooled_connection_is_retried_by_scim_and_pinged_for_everything_e
     # Every other checkout is pinged first (pool_pre_ping's job, now portal/dbping.py's).
     with pg_app.app_context():
         assert db.session.scalar(select(User.email).where(User.email == "ada@acme.test")) == "ada@acme.test"
+
+
+def test_a_token_revoked_here_is_refused_at_once_and_elsewhere_within_the_cache_time(scim, account, monkeypatch):
+    assert scim.get("/Users").status_code == 200  # checked, and trusted for CACHE_SECONDS in this process
+    second, value = tokens.create_token(account, "Entra")
+    db.session.commit()
+    entra = Scim(scim.client, account.domain, value)
+    assert entra.get("/Users").status_code == 200
+    tokens.revoke_token(account, second.id)  # revoked in this process (the settings page, the CLI's own)
+    db.session.commit()
+    assert entra.get("/Users").status_code == 401
+    # Revoked by another process (another gunicorn worker): the cached check holds for CACHE_SECONDS at most.
+    db.session.execute(text("UPDATE scim_token SET revoked_at = created_at WHERE name = 'Okta'"))
+    db.session.commit()
+    assert scim.get("/Users").status_code == 200
+    later = tokens.monotonic() + tokens.CACHE_SECONDS
+    monkeypatch.setattr(tokens, "monotonic", lambda: later)
+    assert scim.get("/Users").status_code == 401
