@@ -7,10 +7,12 @@ An attribute or operator it cannot answer is 400 invalidFilter, never a Python-s
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from scim2_models import ScimFilter
-from scim2_models.path import AttrPath, Comparison, FilterNode, LogicalExpr, LogicalOperator, Not, Present, ValuePath
+from scim2_models.path import (AttrPath, Comparison, CompareOperator, FilterNode, LogicalExpr, LogicalOperator, Not,
+                               Present, ValuePath)
 from sqlalchemy import and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
@@ -62,10 +64,27 @@ def parse(text: str | None) -> FilterNode | None:
         return None
     if len(text) > MAX_FILTER:
         raise ScimError(400, "invalidFilter", f"The filter is longer than {MAX_FILTER} characters.")
+    simple = simple_eq(text)
+    if simple is not None:
+        return simple
     try:
         return ScimFilter(text).ast
     except Exception as exc:  # noqa: BLE001 - scim2-models raises its own and pydantic/lark errors
         raise ScimError(400, "invalidFilter", f"The filter does not parse: {exc}") from None
+
+
+def simple_eq(text: str) -> Comparison | None:
+    """The fast path of parse() for Okta's and Entra's one filter shape, `attr eq "value"`: the library's own tree
+    built without running its grammar (tests/scim/test_filters.py checks both give equal trees); None otherwise."""
+    match = _SIMPLE_EQ.match(text)
+    if match is None:
+        return None
+    attr, sub_attr, value = match.groups()
+    return Comparison(attr_path=AttrPath(attr=attr, sub_attr=sub_attr), op=CompareOperator.eq, value=value)
+
+
+# RFC 7644 ATTRNAME, optionally one sub-attribute; a JSON string without escapes or control characters.
+_SIMPLE_EQ = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))? (?i:eq) "([^"\\\x00-\x1f]*)"\Z')
 
 
 def users_where(node: FilterNode) -> ColumnElement:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from scim2_models import ScimFilter
 from sqlalchemy import event
 
 from portal.extensions import db
+from portal.scim import filters
 from tests.scim.helpers import assert_error, filter_param, okta_user
 
 
@@ -119,3 +121,21 @@ def test_attributes_and_excluded_attributes(scim, people):
     assert without["name"] == {"givenName": "Ann", "formatted": "Ann Smith"}
     listed = scim.get("/Users?attributes=userName&filter=" + filter_param('userName sw "a"')).get_json()
     assert all(set(r) == {"schemas", "id", "userName"} for r in listed["Resources"])
+
+
+@pytest.mark.parametrize("text", [
+    'userName eq "ada@acme.test"', 'userName eq "Ada@Acme.TEST"', 'externalId eq "00u1abc"', 'externalId EQ "x"',
+    'userName Eq ""', 'name.givenName eq "Ada Lovelace"', 'emails.value eq "a+b@acme.test"', 'displayName eq "é ü 東"',
+    'id eq "0123456789abcdef"', "userName eq \"it's\"", 'meta.lastModified eq "2026-01-31T12:00:00Z"'])
+def test_the_fast_eq_parse_gives_the_librarys_tree(text):
+    fast = filters.simple_eq(text)
+    assert fast is not None and fast == ScimFilter(text).ast
+    assert filters.parse(text) == ScimFilter(text).ast
+
+
+@pytest.mark.parametrize("text", [
+    'userName  eq "a"', ' userName eq "a"', 'userName eq "a" ', 'userName eq "a\\"b"', 'userName eq "a\\u0041"',
+    'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"', 'userName eq "a" and active eq true',
+    'userName ne "a"', 'userName eq 1', 'emails[value eq "a"]', 'name.givenName.x eq "a"', 'userName eq "a"b"'])
+def test_anything_else_goes_to_the_library(text):
+    assert filters.simple_eq(text) is None
