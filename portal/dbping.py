@@ -1,8 +1,8 @@
 """The pool's liveness ping (what pool_pre_ping does), skippable by a caller that retries a dead connection itself.
 
 pool_pre_ping costs one database round trip per request. SCIM's hot path (one client sending thousands of small
-requests) skips it and instead retries its first statement once when the connection turns out dead (see
-portal/scim/views.py); every other checkout is pinged exactly as pool_pre_ping would.
+requests) skips it and instead runs a request again, once, when its connection turns out dead before the commit
+(see portal/scim/views.py); every other checkout is pinged exactly as pool_pre_ping would.
 """
 from __future__ import annotations
 
