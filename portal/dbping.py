@@ -31,7 +31,7 @@ def install(engine: Engine) -> None:
 
 @contextmanager
 def unpinged() -> Iterator[None]:
-    """Check connections out without the ping; the caller must retry once on a DBAPIError with connection_invalidated."""
+    """Check connections out without the ping; the caller retries once on a DBAPIError with connection_invalidated."""
     reset = _unpinged.set(True)
     try:
         yield

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from scim2_models import Context, EnterpriseUser, Error, Group, User as ScimUser
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from portal.models import Team, TeamMembership, User, iso
 from portal.scim.discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from portal.scim.errors import ScimError
 
 _members, _teams, _users = TeamMembership.__table__, Team.__table__, User.__table__
+# Built once (each request only binds values): a page of users asks for their groups, a group for its members.
+_GROUPS_OF = (select(_members.c.user_id, _teams.c.scim_id, _teams.c.name)
+              .join(_teams, _teams.c.id == _members.c.team_id)
+              .where(_members.c.user_id.in_(bindparam("user_ids", expanding=True)), _members.c.source == "scim",
+                     _teams.c.scim_id.is_not(None)).order_by(_teams.c.name_key))
+_MEMBERS_OF = (select(_users.c.scim_id, _users.c.email).join(_members, _members.c.user_id == _users.c.id)
+               .where(_members.c.team_id == bindparam("team_id"), _members.c.source == "scim").order_by(_users.c.id))
 ALWAYS = {"id", "schemas"}  # returned whatever attributes/excludedAttributes say (RFC 7643 §7 "always")
 _FULL_USER = ScimUser[EnterpriseUser]
 
@@ -67,20 +74,14 @@ def groups_of(session, user_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     found: dict[int, list[tuple[str, str]]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return found
-    rows = session.execute(select(_members.c.user_id, _teams.c.scim_id, _teams.c.name)
-                           .join(_teams, _teams.c.id == _members.c.team_id)
-                           .where(_members.c.user_id.in_(user_ids), _members.c.source == "scim",
-                                  _teams.c.scim_id.is_not(None)).order_by(_teams.c.name_key))
-    for uid, gid, name in rows:
+    for uid, gid, name in session.execute(_GROUPS_OF, {"user_ids": user_ids}):
         found[uid].append((gid, name))
     return found
 
 
 def members_of(session, team: Team) -> list[tuple[str, str]]:
     """(scim id, email) of the team's scim members, by user id: one query of table rows (no ORM per row)."""
-    return session.execute(select(_users.c.scim_id, _users.c.email).join(
-        _members, _members.c.user_id == _users.c.id).where(
-        _members.c.team_id == team.id, _members.c.source == "scim").order_by(_users.c.id)).all()
+    return session.execute(_MEMBERS_OF, {"team_id": team.id}).all()
 
 
 def _validation_error(exc: ValidationError) -> ScimError:
