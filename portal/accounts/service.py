@@ -5,12 +5,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
+from portal.accounts import email_domains
 from portal.accounts.domains import held_problem, take_domain
 from portal.audit import Event
 from portal.directory.users import create_user
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, ClaimedEmailDomain, SsoConfig, User, domain_problem, normalise_domain
+from portal.models import Account, SsoConfig, User, domain_problem, normalise_domain
 from portal.permissions import ACCOUNT_ADMIN
 
 
@@ -44,12 +45,12 @@ def create_account(name: str, domain: str, admin_email: str, admin_password: str
 
 
 def find_for_sso(text: str) -> Account | None:
-    """The account for a custom domain, or for a work email whose domain an account claimed."""
+    """The account for a custom domain, or for a work email whose domain an account verified by DNS."""
     text = (text or "").strip().lower()
     if "@" in text:
-        email_domain = text.rsplit("@", 1)[1]
-        claim = db.session.scalar(select(ClaimedEmailDomain).where(ClaimedEmailDomain.email_domain == email_domain))
-        return db.session.get(Account, claim.account_id) if claim else None
+        # Only a verified domain routes: a listed one is merely a claim anybody could make.
+        owner = email_domains.route_account_id(text.rsplit("@", 1)[1])
+        return db.session.get(Account, owner) if owner is not None else None
     if "/" in text:  # a pasted SP Initiation URL: take its last part
         text = text.rstrip("/").rsplit("/", 1)[1]
     return Account.by_domain(text)
