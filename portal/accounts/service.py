@@ -1,12 +1,14 @@
 """Accounts: create, find and list; shared by the CLI, the login pages and the demo setup."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.accounts import email_domains
-from portal.accounts.domains import held_problem, take_domain
+from portal.accounts.domains import held_problem, release_domain, take_domain
 from portal.audit import Event
 from portal.directory.users import create_user
 from portal.errors import ServiceError
@@ -42,6 +44,25 @@ def create_account(name: str, domain: str, admin_email: str, admin_password: str
     admin = create_user(account, admin_email, password=admin_password, role=ACCOUNT_ADMIN, via="cli", actor=actor)
     audit.record(account, Event.ACCOUNT_CREATED, actor=actor, subject=domain, name=name, admin=admin.email)
     return account, admin
+
+
+def delete_account(domain: str, actor=None, now: datetime | None = None) -> tuple[int, datetime | None]:
+    """Delete the account with everything of it (users, teams, SSO, audit log); its custom domain is held.
+
+    Returns how many users went and the end of the domain's hold (caller commits). The deletion event is
+    an operator event (no account), so it outlives the account's own audit log.
+    """
+    account = get_account(domain)
+    name, domain = account.name, account.domain
+    users = db.session.scalar(select(func.count(User.id)).where(User.account_id == account.id))
+    held_until = release_domain(account, domain, now)  # nobody else takes the domain (and its Okta tiles) at once
+    db.session.flush()
+    # The database cascades the delete to every tenant row; the ORM would load and orphan them one by one.
+    db.session.execute(delete(Account).where(Account.id == account.id))
+    db.session.expire_all()
+    audit.record(None, Event.ACCOUNT_DELETED, actor=actor, subject=domain, name=name, users=users,
+                 released_until=held_until.strftime("%Y-%m-%d") if held_until else None)
+    return users, held_until
 
 
 def find_for_sso(text: str) -> Account | None:

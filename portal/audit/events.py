@@ -12,6 +12,7 @@ class Event(str, Enum):
 
     ACCOUNT_CREATED = "account.created"
     ACCOUNT_DOMAIN_CHANGED = "account.domain_changed"
+    ACCOUNT_DELETED = "account.deleted"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
     LOGIN_PASSWORD = "login.password"
