@@ -112,7 +112,7 @@ def check(account: Account, value: str, actor=None, now: datetime | None = None)
         if owner is not None and owner != account.id:
             reason = Reason.EMAIL_DOMAIN_OF_OTHER_ACCOUNT
             message = f"{row.domain} is already verified by another account; it cannot be verified here."
-        elif not _mark_verified(row, now):
+        elif not _mark_verified(row):
             reason = Reason.EMAIL_DOMAIN_OF_OTHER_ACCOUNT
             message = f"{row.domain} was verified by another account meanwhile; it cannot be verified here."
     was_verified = row.verified_at is not None
@@ -133,7 +133,7 @@ def check(account: Account, value: str, actor=None, now: datetime | None = None)
     return CheckResult(row.domain, row.verified_at is not None, reason, message)
 
 
-def _mark_verified(row: EmailDomain, now: datetime) -> bool:
+def _mark_verified(row: EmailDomain) -> bool:
     """Take the domain's unique verified slot; False when another account took it first (concurrent check)."""
     if row.verified_domain == row.domain:
         return True

@@ -89,7 +89,8 @@ def verify_domain(domain, email_domain):
     row = run(lambda: email_domains.add_domain(get_account(domain), email_domain))  # committed before the lookup
     result = run(lambda: email_domains.check(get_account(domain), row.domain))
     if result.reason is not None:
-        echo(f"{result.domain}: not verified ({result.reason.value}): {result.message}", err=True)
+        state = "still verified, but this check failed" if result.verified else "not verified"
+        echo(f"{result.domain}: {state} ({result.reason.value}): {result.message}", err=True)
         echo(f"Publish: {result.domain} TXT \"{record_value(row.token)}\"", err=True)
         click.get_current_context().exit(1)
     echo(f"{result.domain}: verified for {domain}. {result.message}")
