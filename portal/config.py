@@ -47,12 +47,14 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "SCIM_MAX_BODY_BYTES": 1024 * 1024,  # cap on a SCIM request body (413 above)
     "SCIM_RATE_LIMIT": "50 per second;2000 per minute",  # requests per SCIM token (429 with Retry-After above)
+    "DNS_RESOLVER": None,  # "host:port" asked for email-domain TXT records; None: the system's resolver
+    "DNS_TIMEOUT": 3,  # seconds one email-domain check may wait for the resolver
 }
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
                  "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES", "DOMAIN_QUARANTINE_DAYS",
-                 "ACS_UNSIGNED_FAILURES_PER_MINUTE")
+                 "ACS_UNSIGNED_FAILURES_PER_MINUTE", "DNS_TIMEOUT")
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -94,6 +96,13 @@ def check(app: Flask) -> None:
             parse_many(str(cfg[name]))
         except ValueError:
             raise ConfigError(f"PORTAL_{name} must be a rate like '{example}', got {cfg[name]!r}") from None
+    if not 1 <= cfg["DNS_TIMEOUT"] <= 30:
+        raise ConfigError(f"PORTAL_DNS_TIMEOUT must be 1 to 30 seconds, got {cfg['DNS_TIMEOUT']}")
+    if cfg.get("DNS_RESOLVER") in (None, ""):
+        cfg["DNS_RESOLVER"] = None
+    else:
+        host, port = resolver_address(str(cfg["DNS_RESOLVER"]))
+        cfg["DNS_RESOLVER"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     cfg["RATELIMIT_STORAGE_URI"] = str(cfg["RATELIMIT_STORAGE_URI"])
     if "://" not in cfg["RATELIMIT_STORAGE_URI"]:
         raise ConfigError("PORTAL_RATELIMIT_STORAGE_URI must look like memory:// or redis://host:port")
@@ -107,6 +116,23 @@ def _as_int(name: str, value) -> int:
     if number < 0:
         raise ConfigError(f"PORTAL_{name} must not be negative, got {number}")
     return number
+
+
+def resolver_address(value: str) -> tuple[str, int]:
+    """PORTAL_DNS_RESOLVER's IP address and port ("192.0.2.53:53", "[2001:db8::53]:53"), or ConfigError."""
+    text = value.strip()
+    bad = ConfigError(f"PORTAL_DNS_RESOLVER must be host:port with an IP address host (like 192.0.2.53:53 or "
+                      f"[2001:db8::53]:53), got {value!r}")
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise bad
+    try:
+        return str(ipaddress.ip_address(host)), int(port)
+    except ValueError:
+        raise bad from None
 
 
 def _base_url(value: str) -> str:

@@ -9,6 +9,7 @@ from portal.accounts.service import create_account
 from portal.directory.users import create_user
 from portal.extensions import db
 from portal.permissions import seed_roles
+from tests.dns_server import dns_server
 from tests.helpers import PASSWORD, PortalClient, login, make_config
 
 _pg_schema_ready = False
@@ -81,6 +82,14 @@ def member(account):
     user = create_user(account, "member@acme.test", password=PASSWORD, via="cli")
     db.session.commit()
     return user
+
+
+@pytest.fixture
+def dns_zone(app):
+    """A real DNS server on loopback used as PORTAL_DNS_RESOLVER; the test publishes TXT records in it."""
+    with dns_server() as (zone, address):
+        app.config["DNS_RESOLVER"] = address
+        yield zone
 
 
 @pytest.fixture

@@ -29,3 +29,28 @@ def test_upgrade_matches_models_and_seeds_roles(empty_database_url):
         assert roles == {name: (desc, sorted(perms)) for name, desc, perms in PREDEFINED_ROLES}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0008_turns_claimed_email_domains_into_unverified_listings_with_fresh_tokens(empty_database_url):
+    from flask_migrate import downgrade
+    from sqlalchemy import text
+
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database_url})
+    with app.app_context():
+        upgrade(revision="0007_isolation")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO account (id, name, domain, created_at) VALUES "
+                              "(1, 'Acme', 'acme', CURRENT_TIMESTAMP), (2, 'Globex', 'globex', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO claimed_email_domain (account_id, email_domain) VALUES "
+                              "(1, 'acme.example'), (2, 'acme.test')"))
+        upgrade(revision="0008_email_domain_verification")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT account_id, domain, token, verified_domain, verified_at, created_at "
+                                     "FROM email_domain ORDER BY account_id")).all()
+        assert [(r[0], r[1], r[3], r[4]) for r in rows] == [(1, "acme.example", None, None), (2, "acme.test", None, None)]
+        assert len({r[2] for r in rows}) == 2 and all(len(r[2]) == 32 and r[5] is not None for r in rows)
+        downgrade(revision="0007_isolation")  # nothing was verified: nothing goes back as a claim
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM claimed_email_domain")).scalar() == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -10,7 +10,7 @@ from portal.cli import PortalGroup, echo, emit, run
 from portal.directory import users
 from portal.models import Account, iso
 
-accounts_cli = PortalGroup("accounts", help="Create and list accounts.")
+accounts_cli = PortalGroup("accounts", help="Create, list and delete accounts.")
 
 DEMO_DOMAIN = "demo"
 DEMO_ADMIN = "admin@demo.test"
@@ -35,6 +35,22 @@ def accounts_list(as_json):
     rows = [{"name": a.name, "domain": a.domain, "created_at": iso(a.created_at),
              "sso_enabled": bool(a.sso_config and a.sso_config.enabled)} for a in service.list_accounts()]
     emit(rows, as_json, ["domain", "name", "sso_enabled", "created_at"])
+
+
+@accounts_cli.command("delete")
+@click.argument("domain")
+@click.option("--yes", is_flag=True, help="Confirm: the account, its users, teams, SSO settings and audit log go.")
+def accounts_delete(domain, yes):
+    """Delete an account and everything of it; its custom domain is held for PORTAL_DOMAIN_QUARANTINE_DAYS."""
+    account = run(lambda: service.get_account(domain))
+    if not yes:
+        raise click.ClickException(
+            f"This deletes the account '{account.name}' ({account.domain}) with all its users, teams, SSO settings "
+            f"and audit log, for good. Run again with --yes to confirm.")
+    domain = account.domain
+    users, held_until = run(lambda: service.delete_account(domain))
+    held = f"; its custom domain is held until {held_until:%Y-%m-%d}" if held_until else ""
+    echo(f"Deleted the account {domain} and its {users} user(s){held}.")
 
 
 demo_cli = PortalGroup("demo", help="The demo account for trying the portal locally.")

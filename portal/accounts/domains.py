@@ -1,28 +1,18 @@
-"""The account's custom domain and the email domains it claims for /login/sso."""
+"""The account's custom domain: change, release (held for a quarantine) and take back."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.audit import Event
 from portal.errors import FieldErrors
 from portal.extensions import db
-from portal.models import Account, ClaimedEmailDomain, ReleasedDomain, SsoConfig, User, domain_problem, \
-    normalise_domain, utcnow
+from portal.models import Account, ReleasedDomain, SsoConfig, domain_problem, normalise_domain, utcnow
 from portal.sso.urls import sp_urls
-
-_EMAIL_DOMAIN = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
-# Mailbox providers: claiming one would send strangers' logins to this account's IdP.
-PUBLIC_EMAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "icloud.com",
-    "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com",
-    "yandex.com", "yandex.ru", "mail.ru", "zoho.com", "fastmail.com", "qq.com", "163.com",
-})
 
 
 def held_problem(domain: str, account_id: int | None, now: datetime | None = None) -> str | None:
@@ -82,52 +72,3 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
     urls = sp_urls(domain)
     return [f"SSO is enabled: your SP values changed. Update your IdP now or SSO logins will fail — in Okta set "
             f"Single sign on URL to {urls.acs_url} and Audience URI (SP Entity ID) to {urls.entity_id}."]
-
-
-def claimed_email_domains(account: Account) -> list[str]:
-    """The email domains /login/sso sends to this account, sorted."""
-    return list(db.session.scalars(select(ClaimedEmailDomain.email_domain)
-                                   .where(ClaimedEmailDomain.account_id == account.id)
-                                   .order_by(ClaimedEmailDomain.email_domain)))
-
-
-def set_claimed_email_domains(account: Account, values: list[str], actor=None) -> bool:
-    """Make the claimed email domains exactly values; returns whether anything changed (caller commits)."""
-    wanted = sorted({v.strip().lower().lstrip("@") for v in values if v and v.strip()})
-    for domain in wanted:
-        _check_email_domain(account, domain)
-    old = claimed_email_domains(account)
-    if old == wanted:
-        return False
-    rows = list(db.session.scalars(select(ClaimedEmailDomain).where(ClaimedEmailDomain.account_id == account.id)))
-    try:
-        with db.session.begin_nested():  # another account claimed one meanwhile: undo only this change
-            for row in rows:
-                if row.email_domain not in wanted:
-                    db.session.delete(row)
-            for domain in wanted:
-                if domain not in old:
-                    db.session.add(ClaimedEmailDomain(account_id=account.id, email_domain=domain))
-    except IntegrityError:
-        raise FieldErrors({"email_domains": "Another account claimed one of these email domains meanwhile."}) \
-            from None
-    audit.record(account, Event.SSO_EMAIL_DOMAINS_UPDATED, actor=actor, subject=account.domain,
-                 changes={"email_domains": {"old": old, "new": wanted}})
-    return True
-
-
-def _check_email_domain(account: Account, domain: str) -> None:
-    if not _EMAIL_DOMAIN.match(domain):
-        raise FieldErrors({"email_domains": f"'{domain}' is not an email domain (for example acme.com)."})
-    if domain in PUBLIC_EMAIL_DOMAINS:
-        raise FieldErrors({"email_domains": f"'{domain}' is a public mailbox provider and cannot be claimed."})
-    owner = db.session.scalar(select(ClaimedEmailDomain.account_id).where(ClaimedEmailDomain.email_domain == domain))
-    if owner is not None and owner != account.id:
-        raise FieldErrors({"email_domains": f"'{domain}' is already claimed by another account."})
-    # Without a DNS proof, claim only domains the account already has people at, so an account cannot
-    # steer strangers' SSO logins to its own IdP.
-    users = db.session.scalar(select(func.count()).select_from(User).where(
-        User.account_id == account.id, User.email.like(f"%@{domain}")))
-    if not users:
-        raise FieldErrors({"email_domains": f"No user of this account has an email at '{domain}'; add one first."})
-

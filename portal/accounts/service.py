@@ -1,16 +1,19 @@
 """Accounts: create, find and list; shared by the CLI, the login pages and the demo setup."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.accounts.domains import held_problem, take_domain
+from portal.accounts import email_domains
+from portal.accounts.domains import held_problem, release_domain, take_domain
 from portal.audit import Event
 from portal.directory.users import create_user
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, ClaimedEmailDomain, SsoConfig, User, domain_problem, normalise_domain
+from portal.models import Account, SsoConfig, User, domain_problem, normalise_domain
 from portal.permissions import ACCOUNT_ADMIN
 
 
@@ -43,13 +46,32 @@ def create_account(name: str, domain: str, admin_email: str, admin_password: str
     return account, admin
 
 
+def delete_account(domain: str, actor=None, now: datetime | None = None) -> tuple[int, datetime | None]:
+    """Delete the account with everything of it (users, teams, SSO, audit log); its custom domain is held.
+
+    Returns how many users went and the end of the domain's hold (caller commits). The deletion event is
+    an operator event (no account), so it outlives the account's own audit log.
+    """
+    account = get_account(domain)
+    name, domain = account.name, account.domain
+    users = db.session.scalar(select(func.count(User.id)).where(User.account_id == account.id))
+    held_until = release_domain(account, domain, now)  # nobody else takes the domain (and its Okta tiles) at once
+    db.session.flush()
+    # The database cascades the delete to every tenant row; the ORM would load and orphan them one by one.
+    db.session.execute(delete(Account).where(Account.id == account.id))
+    db.session.expire_all()
+    audit.record(None, Event.ACCOUNT_DELETED, actor=actor, subject=domain, name=name, users=users,
+                 released_until=held_until.strftime("%Y-%m-%d") if held_until else None)
+    return users, held_until
+
+
 def find_for_sso(text: str) -> Account | None:
-    """The account for a custom domain, or for a work email whose domain an account claimed."""
+    """The account for a custom domain, or for a work email whose domain an account verified by DNS."""
     text = (text or "").strip().lower()
     if "@" in text:
-        email_domain = text.rsplit("@", 1)[1]
-        claim = db.session.scalar(select(ClaimedEmailDomain).where(ClaimedEmailDomain.email_domain == email_domain))
-        return db.session.get(Account, claim.account_id) if claim else None
+        # Only a verified domain routes: a listed one is merely a claim anybody could make.
+        owner = email_domains.route_account_id(text.rsplit("@", 1)[1])
+        return db.session.get(Account, owner) if owner is not None else None
     if "/" in text:  # a pasted SP Initiation URL: take its last part
         text = text.rstrip("/").rsplit("/", 1)[1]
     return Account.by_domain(text)

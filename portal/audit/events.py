@@ -12,6 +12,7 @@ class Event(str, Enum):
 
     ACCOUNT_CREATED = "account.created"
     ACCOUNT_DOMAIN_CHANGED = "account.domain_changed"
+    ACCOUNT_DELETED = "account.deleted"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_PRUNED = "audit.pruned"
     LOGIN_PASSWORD = "login.password"
@@ -24,6 +25,8 @@ class Event(str, Enum):
     SSO_CERTIFICATE_REMOVED = "sso.certificate_removed"
     SSO_METADATA_IMPORTED = "sso.metadata_imported"
     SSO_EMAIL_DOMAINS_UPDATED = "sso.email_domains_updated"
+    SSO_EMAIL_DOMAIN_VERIFIED = "sso.email_domain.verified"
+    SSO_EMAIL_DOMAIN_CHECK_FAILED = "sso.email_domain.check_failed"
     SSO_GROUP_SYNC_SKIPPED = "sso.group_sync_skipped"
     SSO_GROUPS_TRUNCATED = "sso.groups_truncated"
     TEAM_CREATED = "team.created"
@@ -67,3 +70,10 @@ class Reason(str, Enum):
     GROUP_ATTRIBUTE_MISSING = "group_attribute_missing"  # sso.group_sync_skipped: the safety rail held ...
     TOO_MANY_TEAM_REMOVALS = "too_many_team_removals"
     GROUP_FILTER_INVALID = "group_filter_invalid"
+    # sso.email_domain.check_failed: why the TXT record check did not verify the email domain
+    DNS_NO_TXT_RECORD = "no_txt_record"
+    DNS_WRONG_TOKEN = "wrong_token"
+    DNS_NXDOMAIN = "nxdomain"
+    DNS_RESOLVER_TIMEOUT = "resolver_timeout"
+    DNS_RESOLVER_ERROR = "resolver_error"
+    EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"  # another account verified it first

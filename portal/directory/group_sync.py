@@ -1,6 +1,7 @@
 """Auto-create groups: IdP groups become teams; SSO memberships follow the groups on every login.
 
-sync_groups() runs inside the login's transaction (the caller commits once). It never touches
+sync_groups() runs inside the login's transaction (the caller commits once); the login parses and
+filters the groups with parse_groups() before that transaction's first write. It never touches
 manual memberships, and a safety rail holds back changes that look like a misconfigured
 group statement rather than a real change of the user's groups.
 """
@@ -123,9 +124,14 @@ def parse_groups(values: list[str] | None, sso_config: SsoConfigView, max_groups
 
 
 def sync_groups(account: AccountView, user: UserRef, values: list[str] | None, sso_config: SsoConfigView, *,
-                max_groups: int, max_removals: int, dry_run: bool = False) -> SyncResult:
-    """Make user's SSO team memberships match the asserted groups (caller commits; dry_run writes nothing)."""
-    parse = parse_groups(values, sso_config, max_groups)
+                max_groups: int, max_removals: int, dry_run: bool = False,
+                parse: GroupParse | None = None) -> SyncResult:
+    """Make user's SSO team memberships match the asserted groups (caller commits; dry_run writes nothing).
+
+    parse: the groups already parsed by parse_groups(); a login passes it so that the filter runs before
+    its transaction writes anything (a write lock must never wait on matching).
+    """
+    parse = parse if parse is not None else parse_groups(values, sso_config, max_groups)
     result = SyncResult(parse=parse, dry_run=dry_run)
     if not sso_config.auto_create_groups:
         result.skipped = "auto_create_groups_off"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event
 from portal.extensions import db
-from portal.models import AccountView, Role, User, UserRef, normalise_email, user_roles
+from portal.models import AccountView, EmailDomain, Role, User, UserRef, normalise_email, user_roles
 
 # Attribute names (compared lower-case, last URI segment) that carry a person's names.
 FIRST_NAME = ("firstname", "givenname", "given_name", "first_name", "2.5.4.42")
@@ -27,6 +27,7 @@ class ProvisioningError(Exception):
 
 
 USER_NOT_FOUND, USER_IN_OTHER_ACCOUNT, USER_INACTIVE = "user_not_found", "user_in_other_account", "user_inactive"
+EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"
 
 
 def name_from_attributes(attributes: dict) -> str:
@@ -82,6 +83,7 @@ def sign_in_user(account: AccountView, email: str, attributes: dict, auto_create
     if user is None:
         if not auto_create:
             raise ProvisioningError(USER_NOT_FOUND)
+        _check_domain_free(account, email)
         user = _create(account, email, name_from_attributes(attributes), at)
         if user is not None:
             return user, True
@@ -104,9 +106,17 @@ def preview_user(account: AccountView, email: str, auto_create: bool) -> User | 
     if user is None:
         if not auto_create:
             raise ProvisioningError(USER_NOT_FOUND)
+        _check_domain_free(account, email)
         return None
     _check(account, user)
     return user
+
+
+def _check_domain_free(account: AccountView, email: str) -> None:
+    """Refuse to create a user at an email domain another account has verified (email squatting)."""
+    owner = EmailDomain.verified_owner(email.rsplit("@", 1)[-1])
+    if owner is not None and owner != account.id:
+        raise ProvisioningError(EMAIL_DOMAIN_OF_OTHER_ACCOUNT)
 
 
 def _check(account: AccountView, user: UserRef) -> None:

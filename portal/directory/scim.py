@@ -20,7 +20,7 @@ from portal.directory.teams import MAX_TEAM_NAME
 from portal.directory.users import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, Role, Team, TeamMembership, User, new_scim_id, utcnow
+from portal.models import Account, EmailDomain, Role, Team, TeamMembership, User, new_scim_id, utcnow
 from portal.permissions import ACCOUNT_ADMIN
 
 SCIM = "scim"
@@ -44,17 +44,27 @@ def _check_email(value) -> str:
         raise ProvisioningRefused(400, "invalidValue", f"userName must be an email address: {exc}") from None
 
 
-def _email_free(email: str, except_id: int | None = None) -> None:
+def _email_free(account: Account, email: str, except_id: int | None = None) -> None:
     owner = db.session.scalar(select(User.id).where(User.email == email))
     if owner is not None and owner != except_id:
         # The same answer whichever account holds it: nothing here tells which one.
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is already taken.")
+    _domain_free(account, email)
+
+
+def _domain_free(account: Account, email: str) -> None:
+    domain_owner = EmailDomain.verified_owner(email.rsplit("@", 1)[-1])
+    if domain_owner is not None and domain_owner != account.id:
+        # Like SSO auto-create: another account proved this domain by DNS, its addresses are its own.
+        raise ProvisioningRefused(409, "uniqueness", f"userName {email} is at an email domain another account "
+                                                     f"has verified.")
 
 
 def create_user(account: Account, fields: dict, actor) -> User:
     """Create a user of account from SCIM fields (email required, unique across the portal)."""
     email = _check_email(fields.get("email"))
-    # No SELECT first: the unique index on email refuses a taken one (IntegrityError below), a round trip saved.
+    # No SELECT of users first: the unique index on email refuses a taken one (IntegrityError below).
+    _domain_free(account, email)
     now = utcnow()
     user = User(account_id=account.id, email=email, created_via=SCIM, created_at=now, updated_at=now,
                 external_id=fields.get("external_id"), given_name=fields.get("given_name") or "",
@@ -87,7 +97,7 @@ def update_user(account: Account, user: User, changes: dict, actor) -> bool:
     if "email" in changes:
         changes["email"] = _check_email(changes["email"])
         if changes["email"] != user.email:
-            _email_free(changes["email"], except_id=user.id)
+            _email_free(account, changes["email"], except_id=user.id)
     if "active" in changes:
         changes["active"] = bool(changes["active"])
     before = {k: getattr(user, k) for k in changes}

@@ -4,13 +4,13 @@ from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
 from portal.models.scim import ScimActor, ScimToken
 from portal.models.session import RememberToken, UserSession
-from portal.models.sso import (ClaimedEmailDomain, IdpCertificate, PendingAuthnRequest, SeenAssertion, SsoConfig,
+from portal.models.sso import (EmailDomain, IdpCertificate, PendingAuthnRequest, SeenAssertion, SsoConfig,
                                SsoTestResult)
 from portal.models.user import (Role, Team, TeamMembership, User, UserRef, new_scim_id, normalise_email,
                                team_roles, user_roles)
 
 __all__ = [
-    "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
+    "Account", "AccountView", "AuditEvent", "EmailDomain", "IdpCertificate", "PendingAuthnRequest",
     "ReleasedDomain", "RememberToken", "Role", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult",
     "Team", "TeamMembership", "User", "UserRef", "UserSession", "domain_problem", "iso", "new_scim_id",
     "normalise_domain", "normalise_email", "team_roles",

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -76,13 +76,29 @@ class IdpCertificate(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ClaimedEmailDomain(db.Model):
-    """An email domain (example.com) whose people /login/sso sends to this account."""
-    __tablename__ = "claimed_email_domain"
+class EmailDomain(db.Model):
+    """An email domain (example.com) an account lists; once proven by DNS, /login/sso sends its people here.
+
+    Any account may list any domain, each with its own token; the TXT record proves it. verified_domain
+    is set only while verified and is unique, so one account at most holds a domain as verified.
+    """
+    __tablename__ = "email_domain"
+    __table_args__ = (UniqueConstraint("account_id", "domain"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
-    email_domain: Mapped[str] = mapped_column(String(253), unique=True)
+    domain: Mapped[str] = mapped_column(String(253))
+    token: Mapped[str] = mapped_column(String(64))
+    verified_domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    verified_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    last_check_result: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def verified_owner(cls, domain: str) -> int | None:
+        """The id of the account that has verified this email domain, if any."""
+        return db.session.scalar(select(cls.account_id).where(cls.verified_domain == domain.lower()))
 
 
 class PendingAuthnRequest(db.Model):

@@ -30,6 +30,7 @@ class Reason(str, Enum):
     USER_NOT_FOUND = "user_not_found"
     USER_IN_OTHER_ACCOUNT = "user_in_other_account"
     USER_INACTIVE = "user_inactive"
+    EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"
 
     @property
     def code(self) -> str:
@@ -86,6 +87,8 @@ _USER = {
     Reason.USER_IN_OTHER_ACCOUNT: "Your email address belongs to a user of another account, so it cannot sign in "
                                   "here. " + _CONTACT,
     Reason.USER_INACTIVE: "Your user is deactivated in this account. " + _CONTACT,
+    Reason.EMAIL_DOMAIN_OF_OTHER_ACCOUNT: "Your email domain belongs to another account, so no user can be created "
+                                          "for you here. " + _CONTACT,
 }
 
 # Worded from the guide's Troubleshooting list; placeholders are filled with the account's values.
@@ -149,6 +152,12 @@ _FIX = {
     Reason.USER_IN_OTHER_ACCOUNT: "Okta sent NameID `{email}`, which belongs to a user of another account; one "
                                   "email lives in one account only. Check that users are assigned to the right Okta "
                                   "application.",
+    Reason.EMAIL_DOMAIN_OF_OTHER_ACCOUNT: "Okta sent NameID `{email}`, whose email domain another account has "
+                                          "verified by DNS; Auto-create users never creates users at another "
+                                          "account's verified email domain, and nothing was written. If these people "
+                                          "belong to this account, create them here first (they must not exist in "
+                                          "the other account), or check that the Okta application's users are "
+                                          "assigned to the right account.",
     Reason.USER_INACTIVE: "Okta sent NameID `{email}`; that user is deactivated. Reactivate the user on the Users page "
                           "if they should have access, or unassign them in Okta.",
 }

@@ -158,13 +158,17 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
     problem = _nameid_problem(assertion.nameid_format, email)
     if problem:
         raise _Refused(Reason.NAMEID_NOT_EMAIL, nameid_problem=problem)
+    config = account.sso_config
+    asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
+    # Split, filter (RE2) and cap the groups before the login's first write below, so no write lock (on
+    # SQLite: the whole database's) is held while a long group list is matched.
+    parsed = group_sync.parse_groups(asserted, config, current_app.config["SAML_MAX_GROUPS"])
     _remember_assertion(account, assertion, skew)
     next_url = _consume_request(attempt)
     # Checked last, on an otherwise valid response (every other refusal keeps its own reason): the browser
     # posting it must be the one that started this login.
     if browser is not None and binding.tag(attempt.request_id) not in browser:
         raise _Refused(Reason.BROWSER_MISMATCH)
-    config = account.sso_config
     attempt.subject = email
     try:
         if attempt.tester is not None:  # a test run stops here: nobody is created, signed in or moved between teams
@@ -175,11 +179,10 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
                                                   auto_create=config.auto_create_users, at=attempt.now)
     except provisioning.ProvisioningError as exc:
         raise _Refused(Reason(exc.code)) from None
-    asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
     sync = group_sync.sync_groups(account, user, asserted, config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],
-                                  max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"])
+                                  max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"], parse=parsed)
     audit.record(account, Event.SSO_LOGIN, actor=user, subject=user.email, created=created, nameid=email,
                  assertion_id=assertion.assertion_id, session_index=assertion.session_index,
                  attributes=sorted(assertion.attributes), groups=groups[:50],

@@ -136,12 +136,18 @@ def test_login_sso_unknown_domain_says_so(client, account):
     assert response.status_code == 200 and "No account uses this custom domain" in response.get_data(as_text=True)
 
 
-def test_login_sso_work_email_of_claimed_domain(client, account):
-    from portal.models import ClaimedEmailDomain
+def test_login_sso_work_email_routes_only_by_a_verified_domain(client, account, other_account):
+    from portal.models import EmailDomain, utcnow
 
-    db.session.add(ClaimedEmailDomain(account_id=account.id, email_domain="acme.example"))
+    # globex merely lists acme.example (anybody may): that routes nobody.
+    db.session.add(EmailDomain(account_id=other_account.id, domain="acme.example", token="b" * 32))
     db.session.commit()
     token = csrf_token(client, "/login/sso")
+    response = client.post("/login/sso", data={"domain": "jane@ACME.example", "csrf_token": token})
+    assert response.status_code == 200
+    db.session.add(EmailDomain(account_id=account.id, domain="acme.example", token="a" * 32,
+                               verified_domain="acme.example", verified_at=utcnow()))
+    db.session.commit()
     response = client.post("/login/sso", data={"domain": "jane@ACME.example", "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == "/login/saml/acme"
 

@@ -237,3 +237,18 @@ def test_settings_page_links_the_last_test(run):
     reference = response.headers["Location"].rsplit("/", 1)[-1]
     page = run.client.get(SETTINGS).get_data(as_text=True)
     assert 'id="test-sso"' in page and f"{SETTINGS}/test/{reference}" in page
+
+
+def test_would_be_refused_at_another_accounts_verified_email_domain(run, disabled_account, other_account):
+    from portal.models import EmailDomain, utcnow
+
+    _groups_on(disabled_account)
+    db.session.add(EmailDomain(account_id=other_account.id, domain="globex.test", token="0" * 32,
+                               verified_domain="globex.test", verified_at=utcnow()))
+    db.session.commit()
+    before = _snapshot()
+    page = run.result(run.run("new.person@globex.test"))
+    event = _events("sso.test")[-1]
+    assert event.outcome == "failure" and event.reason == "email_domain_of_other_account"
+    assert "would be refused" in page and _snapshot() == before
+    assert User.by_email("new.person@globex.test") is None

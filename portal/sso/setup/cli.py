@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from portal.accounts import email_domains
+from portal.accounts.dns_check import record_value
 from portal.accounts.service import get_account
 from portal.cli import PortalGroup, echo, run
 from portal.models import iso
@@ -44,6 +46,11 @@ def describe(account) -> dict:
                           "sha256_fingerprint": c.sha256_fingerprint, "sha1_fingerprint": c.sha1_fingerprint,
                           "not_before": iso(c.not_before), "not_after": iso(c.not_after)}
                          for c in service.active_certificates(account)],
+        "email_domains": [{"domain": d.domain, "verified": d.verified_at is not None, "token": d.token,
+                           "record": record_value(d.token), "verified_at": iso(d.verified_at),
+                           "last_checked_at": iso(d.last_checked_at),
+                           "last_check_result": d.last_check_result}
+                          for d in email_domains.list_domains(account)],
     }
 
 
@@ -68,6 +75,25 @@ def show(domain, as_json):
         echo(f"  - {cert['subject']}  valid {cert['not_before']} to {cert['not_after']}")
         echo(f"    SHA-256 {cert['sha256_fingerprint']}")
         echo(f"    SHA-1   {cert['sha1_fingerprint']}")
+    echo(f"email domains:        {len(data['email_domains']) or '(none)'}")
+    for item in data["email_domains"]:
+        echo(f"  - {item['domain']}  {'verified' if item['verified'] else 'not verified'}  "
+             f"TXT {item['domain']} \"{item['record']}\"")
+
+
+@sso_config_cli.command("verify-domain")
+@click.argument("domain")
+@click.argument("email_domain")
+def verify_domain(domain, email_domain):
+    """Check EMAIL_DOMAIN's TXT record for the account (listing it first if needed); exit 1 unless verified."""
+    row = run(lambda: email_domains.add_domain(get_account(domain), email_domain))  # committed before the lookup
+    result = run(lambda: email_domains.check(get_account(domain), row.domain))
+    if result.reason is not None:
+        state = "still verified, but this check failed" if result.verified else "not verified"
+        echo(f"{result.domain}: {state} ({result.reason.value}): {result.message}", err=True)
+        echo(f"Publish: {result.domain} TXT \"{record_value(row.token)}\"", err=True)
+        click.get_current_context().exit(1)
+    echo(f"{result.domain}: verified for {domain}. {result.message}")
 
 
 @sso_config_cli.command("set")

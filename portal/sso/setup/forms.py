@@ -14,9 +14,9 @@ class DomainForm(FlaskForm):
                          description="Lowercase letters, digits and hyphens, 3 to 63 characters. It is part of "
                                      "the SP Entity ID and the SP Initiation URL.")
     email_domains = TextAreaField(
-        "Claimed email domains", validators=[Optional(), Length(max=5000)],
-        description="One per line (for example acme.com). People who type a work email at these domains on "
-                    "“Log in with SSO” are sent to this account's IdP.")
+        "Email domains", validators=[Optional(), Length(max=5000)],
+        description="One per line (for example acme.com). Once you prove a domain with the DNS TXT record shown "
+                    "below, people who type a work email at it on “Log in with SSO” are sent to this account's IdP.")
 
 
 class SsoSettingsForm(FlaskForm):
@@ -47,6 +47,10 @@ class CertificateAddForm(FlaskForm):
                                 description="The IdP's new certificate; the current ones stay active until you "
                                             "remove them.")
     new_certificate_file = FileField("…or upload the certificate file (okta.cert, .pem, .cer, .crt, .der)")
+
+
+class EmailDomainCheckForm(FlaskForm):
+    """Only the CSRF token: the email domain comes from the URL."""
 
 
 class CertificateRemoveForm(FlaskForm):

@@ -6,18 +6,18 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.accounts import domains
+from portal.accounts import domains, email_domains
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import IdpCertificate, utcnow
+from portal.models import EmailDomain, IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
 from portal.sso import binding, trial
 from portal.sso.setup import diagnostics
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
-from portal.sso.setup.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, MetadataImportForm,
-                                    RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
+from portal.sso.setup.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, EmailDomainCheckForm,
+                                    MetadataImportForm, RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.urls import sp_urls
 
@@ -50,12 +50,25 @@ def settings_domain():
     if form.validate_on_submit():
         def change():
             warnings = domains.change_domain(account, form.domain.data, actor=_actor())
-            domains.set_claimed_email_domains(account, (form.email_domains.data or "").splitlines(),
-                                              actor=_actor())
+            email_domains.set_domains(account, (form.email_domains.data or "").splitlines(), actor=_actor())
             return service.Outcome(changes={"domain": ()}, warnings=warnings)
         if _save(change, form, "domain"):
             return redirect(url_for("sso_setup.settings"))
     return _page(account, domain_form=form)
+
+
+@bp.post("/email-domains/<int:domain_id>/check")
+@require_permission(MANAGE_SSO)
+def check_email_domain(domain_id: int):
+    """Check DNS: look up the email domain's TXT record now and show the result in its section."""
+    row = get_owned_or_404(EmailDomain, domain_id)
+    if EmailDomainCheckForm().validate_on_submit():
+        result = email_domains.check(current_user.account, row.domain, actor=_actor())
+        db.session.commit()  # the result and its audit event, verified or not
+        flash(f"{result.domain}: {result.message}", "success" if result.reason is None else "error")
+    else:
+        flash("The form expired; press Check DNS again.", "error")
+    return redirect(url_for("sso_setup.settings") + "#email-domains")
 
 
 @bp.post("/certificates")
@@ -141,8 +154,9 @@ def _page(account, **forms):
     config = service.get_config(account)
     now = utcnow()
     forms.setdefault("settings_form", SsoSettingsForm(formdata=None, obj=config))
+    listed = email_domains.list_domains(account)
     forms.setdefault("domain_form", DomainForm(formdata=None, domain=account.domain,
-                                               email_domains="\n".join(domains.claimed_email_domains(account))))
+                                               email_domains="\n".join(d.domain for d in listed)))
     forms.setdefault("certificate_form", CertificateAddForm(formdata=None))
     forms.setdefault("metadata_form", MetadataImportForm(formdata=None))
     forms.setdefault("require_form", RequireSsoForm(formdata=None, obj=config))
@@ -154,7 +168,8 @@ def _page(account, **forms):
         attempts=diagnostics.recent_attempts(account), last_test=trial.last_result(account),
         break_glass_admins=diagnostics.break_glass_admins(account),
         break_glass_logins=diagnostics.break_glass_logins(account),
-        configured_fingerprints={c.sha256_fingerprint for c in config.certificates}, **forms)
+        configured_fingerprints={c.sha256_fingerprint for c in config.certificates},
+        email_domain_rows=listed, email_domain_check_form=EmailDomainCheckForm(), **forms)
 
 
 @bp.post("/test")

@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts import domains
-from portal.directory.users import create_user
 from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
-from portal.models import AuditEvent, ClaimedEmailDomain, IdpCertificate, utcnow
+from portal.models import AuditEvent, IdpCertificate, utcnow
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange, SettingsError
 from tests.sso.helpers import OKTA_ISSUER, OKTA_SSO_URL, make_cert, okta_metadata, one_line, pysaml2_metadata
@@ -215,23 +214,23 @@ def test_change_domain(account, other_account, valid_cert):
     assert "SSO is enabled" in warning and "https://portal.test/login/saml/acme-inc/callback" in warning
 
 
-def test_claimed_email_domains(account, other_account):
-    create_user(other_account, "bob@globex.example")
-    create_user(account, "carol@acme.example")
-    assert domains.set_claimed_email_domains(account, ["Acme.example", "", "acme.example"])
+def test_listed_email_domains(account, other_account):
+    from portal.accounts import email_domains
+
+    assert email_domains.set_domains(account, ["Acme.example", "", "@acme.example"])
     db.session.commit()
-    assert domains.claimed_email_domains(account) == ["acme.example"]
-    assert not domains.set_claimed_email_domains(account, ["acme.example"])
-    for bad, message in (("gmail.com", "public"), ("not a domain", "not an email domain"),
-                         ("globex.example", "No user of this account")):
+    (row,) = email_domains.list_domains(account)
+    assert (row.domain, row.verified_at) == ("acme.example", None) and len(row.token) == 32
+    assert not email_domains.set_domains(account, ["acme.example"])
+    for bad, message in (("gmail.com", "public"), ("not a domain", "not an email domain")):
         with pytest.raises(ServiceError, match=message):
-            domains.set_claimed_email_domains(account, [bad])
-    db.session.add(ClaimedEmailDomain(account_id=other_account.id, email_domain="globex.example"))
-    create_user(account, "spy@globex.example")
-    with pytest.raises(ServiceError, match="already claimed"):
-        domains.set_claimed_email_domains(account, ["globex.example"])
-    assert domains.set_claimed_email_domains(account, [])
-    assert domains.claimed_email_domains(account) == []
+            email_domains.set_domains(account, [bad])
+    # Any account may list a domain (no "a user of yours has it" claim); each listing has its own token.
+    assert email_domains.set_domains(other_account, ["acme.example"])
+    (other,) = email_domains.list_domains(other_account)
+    assert other.token != row.token
+    assert email_domains.set_domains(account, [])
+    assert email_domains.list_domains(account) == []
 
 
 def test_active_certificates_are_capped(account):
