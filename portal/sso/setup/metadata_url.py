@@ -154,7 +154,8 @@ def problems(account: Account) -> list[str]:
 def notes(account: Account) -> list[str]:
     """One line per certificate gone from the metadata that a coming refresh will remove."""
     return [f"The IdP Signature Certificate {c.subject} ({c.sha256_fingerprint}) is no longer in the IdP metadata; "
-            f"it is removed by the first refresh after {when:%Y-%m-%d %H:%M} UTC." for c, when in pending_removal(account)]
+            f"it is removed by the first refresh after {when:%Y-%m-%d %H:%M} UTC."
+            for c, when in pending_removal(account)]
 
 
 def state(account: Account) -> dict:

@@ -65,7 +65,8 @@ def test_first_fetch_fills_the_idp_settings(account, idp, published, metadata_se
     assert (config.idp_metadata_url, config.idp_issuer, config.idp_login_url) == \
         (metadata_server.url(), idp.issuer, idp.sso_url)
     [cert] = settings.active_certificates(account)
-    assert cert.subject == "O=Portal test IdP,CN=Okta test" and cert.last_seen_in_metadata_at == config.metadata_refreshed_at
+    assert cert.subject == "O=Portal test IdP,CN=Okta test"
+    assert cert.last_seen_in_metadata_at == config.metadata_refreshed_at
     assert config.metadata_refresh_error is None
     assert [e.details["new"] for e in events("sso.metadata_url_set")] == [metadata_server.url()]
     assert events("sso.metadata_refreshed")[0].details["added"] == [cert.sha256_fingerprint]
