@@ -49,12 +49,15 @@ DEFAULTS = {
     "SCIM_RATE_LIMIT": "50 per second;2000 per minute",  # requests per SCIM token (429 with Retry-After above)
     "DNS_RESOLVER": None,  # "host:port" asked for email-domain TXT records; None: the system's resolver
     "DNS_TIMEOUT": 3,  # seconds one email-domain check may wait for the resolver
+    "CERT_GRACE_DAYS": 7,  # a certificate gone from the IdP metadata URL stays active this long
+    "METADATA_FETCH_TIMEOUT": 10,  # seconds for one metadata URL fetch, redirects included
+    "METADATA_CA_BUNDLE": None,  # PEM file of CAs trusted for metadata URLs; None: the system's trust store
 }
 
 _INT_SETTINGS = ("SAML_CLOCK_SKEW", "SAML_REQUEST_TTL", "SAML_MAX_RESPONSE_BYTES", "SAML_MAX_GROUPS",
                  "SAML_MAX_TEAM_REMOVALS", "PROXY_FIX", "MAX_CONTENT_LENGTH", "SESSION_LIFETIME",
                  "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "SCIM_MAX_BODY_BYTES", "DOMAIN_QUARANTINE_DAYS",
-                 "ACS_UNSIGNED_FAILURES_PER_MINUTE", "DNS_TIMEOUT")
+                 "ACS_UNSIGNED_FAILURES_PER_MINUTE", "DNS_TIMEOUT", "CERT_GRACE_DAYS")
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -103,9 +106,25 @@ def check(app: Flask) -> None:
     else:
         host, port = resolver_address(str(cfg["DNS_RESOLVER"]))
         cfg["DNS_RESOLVER"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    _check_metadata_fetch(cfg)
     cfg["RATELIMIT_STORAGE_URI"] = str(cfg["RATELIMIT_STORAGE_URI"])
     if "://" not in cfg["RATELIMIT_STORAGE_URI"]:
         raise ConfigError("PORTAL_RATELIMIT_STORAGE_URI must look like memory:// or redis://host:port")
+
+
+def _check_metadata_fetch(cfg) -> None:
+    try:
+        cfg["METADATA_FETCH_TIMEOUT"] = float(cfg["METADATA_FETCH_TIMEOUT"])
+    except (TypeError, ValueError):
+        raise ConfigError("PORTAL_METADATA_FETCH_TIMEOUT must be a number of seconds, "
+                          f"got {cfg['METADATA_FETCH_TIMEOUT']!r}") from None
+    if not 0 < cfg["METADATA_FETCH_TIMEOUT"] <= 120:
+        raise ConfigError(f"PORTAL_METADATA_FETCH_TIMEOUT must be between 0 and 120 seconds, "
+                          f"got {cfg['METADATA_FETCH_TIMEOUT']:g}")
+    bundle = cfg.get("METADATA_CA_BUNDLE") or None
+    if bundle is not None and not Path(str(bundle)).is_file():
+        raise ConfigError(f"PORTAL_METADATA_CA_BUNDLE must name a PEM file of CA certificates, got {bundle!r}")
+    cfg["METADATA_CA_BUNDLE"] = str(bundle) if bundle else None
 
 
 def _as_int(name: str, value) -> int:

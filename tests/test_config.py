@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
     ({"SAML_CLOCK_SKEW": "soon"}, "PORTAL_SAML_CLOCK_SKEW must be a whole number"),
     ({"SAML_CLOCK_SKEW": -5}, "PORTAL_SAML_CLOCK_SKEW must not be negative"),
     ({"RATELIMIT_STORAGE_URI": "localhost"}, "PORTAL_RATELIMIT_STORAGE_URI"),
+    ({"CERT_GRACE_DAYS": "a week"}, "PORTAL_CERT_GRACE_DAYS must be a whole number"),
+    ({"CERT_GRACE_DAYS": -1}, "PORTAL_CERT_GRACE_DAYS must not be negative"),
+    ({"METADATA_FETCH_TIMEOUT": "0"}, "PORTAL_METADATA_FETCH_TIMEOUT must be between"),
+    ({"METADATA_FETCH_TIMEOUT": "soon"}, "PORTAL_METADATA_FETCH_TIMEOUT must be a number"),
+    ({"METADATA_CA_BUNDLE": "/nonexistent/ca.pem"}, "PORTAL_METADATA_CA_BUNDLE must name a PEM file"),
 ])
 def test_bad_settings_stop_start_up(tmp_path, overrides, message):
     config = {"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", **overrides}
@@ -65,3 +70,11 @@ def test_secret_key_generated_into_instance_folder(tmp_path):
 def test_default_database_is_sqlite_in_instance_folder(tmp_path):
     app = create_app({"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path / "inst")})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/inst/portal.sqlite3"
+
+
+def test_cert_grace_days_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_CERT_GRACE_DAYS", "14")
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path}/db.sqlite3")
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "x")
+    app = create_app()
+    assert app.config["CERT_GRACE_DAYS"] == 14 and app.config["METADATA_FETCH_TIMEOUT"] == 10

@@ -24,6 +24,9 @@ class Event(str, Enum):
     SSO_CERTIFICATE_ADDED = "sso.certificate_added"
     SSO_CERTIFICATE_REMOVED = "sso.certificate_removed"
     SSO_METADATA_IMPORTED = "sso.metadata_imported"
+    SSO_METADATA_URL_SET = "sso.metadata_url_set"
+    SSO_METADATA_REFRESHED = "sso.metadata_refreshed"
+    SSO_METADATA_REFRESH_FAILED = "sso.metadata_refresh_failed"
     SSO_EMAIL_DOMAINS_UPDATED = "sso.email_domains_updated"
     SSO_EMAIL_DOMAIN_VERIFIED = "sso.email_domain.verified"
     SSO_EMAIL_DOMAIN_CHECK_FAILED = "sso.email_domain.check_failed"
@@ -77,3 +80,12 @@ class Reason(str, Enum):
     DNS_RESOLVER_TIMEOUT = "resolver_timeout"
     DNS_RESOLVER_ERROR = "resolver_error"
     EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"  # another account verified it first
+    # sso.metadata_refresh_failed: why the IdP metadata URL could not be fetched or used
+    METADATA_URL_REFUSED = "metadata_url_refused"  # not https (http only on loopback in the try-out), bad URL
+    METADATA_ADDRESS_REFUSED = "metadata_address_refused"  # resolves to a private, loopback, reserved... address
+    METADATA_FETCH_FAILED = "metadata_fetch_failed"  # no such host, connection refused or reset
+    METADATA_TLS_FAILED = "metadata_tls_failed"  # certificate not trusted or not valid for the name
+    METADATA_TIMEOUT = "metadata_timeout"
+    METADATA_TOO_LARGE = "metadata_too_large"
+    METADATA_HTTP_STATUS = "metadata_http_status"  # not 200 (or too many redirects)
+    METADATA_INVALID = "metadata_invalid"  # fetched, but not usable IdP metadata

@@ -48,6 +48,11 @@ class SsoConfig(db.Model):
     split_group_values: Mapped[bool] = mapped_column(default=False)
     # Require SSO: the account's people cannot use a password (break-glass admins excepted) while SSO is on.
     require_sso: Mapped[bool] = mapped_column(default=False)
+    # IdP metadata URL (Okta: "Metadata URL"): refreshed by `flask sso-config refresh-metadata` and the page.
+    idp_metadata_url: Mapped[str | None] = mapped_column(String(2000))
+    metadata_refreshed_at: Mapped[datetime | None]  # the last refresh attempt, successful or not
+    metadata_refresh_error: Mapped[str | None] = mapped_column(Text)  # None: the last attempt succeeded
+    metadata_refresh_reason: Mapped[str | None] = mapped_column(String(64))
     # Bumped on every change so per-process caches of SAML settings know to reload.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -74,6 +79,8 @@ class IdpCertificate(db.Model):
     not_before: Mapped[datetime]
     not_after: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When a metadata URL refresh last listed it; one gone longer than PORTAL_CERT_GRACE_DAYS is removed.
+    last_seen_in_metadata_at: Mapped[datetime | None]
 
 
 class EmailDomain(db.Model):

@@ -13,12 +13,15 @@ from portal.cli import PortalGroup, echo, run
 from portal.models import iso
 from portal.errors import ServiceError
 from portal.sso import saml
+from portal.sso.setup import metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import MAX_CERTIFICATE_BYTES
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
+from portal.sso.setup.metadata_cli import refresh_metadata
 from portal.sso.urls import sp_urls
 
 sso_config_cli = PortalGroup("sso-config", help="Show, change and check an account's SSO settings.")
+sso_config_cli.add_command(refresh_metadata)
 
 
 def _read(path: str, limit: int) -> bytes:
@@ -51,6 +54,7 @@ def describe(account) -> dict:
                            "last_checked_at": iso(d.last_checked_at),
                            "last_check_result": d.last_check_result}
                           for d in email_domains.list_domains(account)],
+        **metadata_url.state(account),
     }
 
 
@@ -115,8 +119,10 @@ def verify_domain(domain, email_domain):
 @click.option("--enable/--disable", "enabled", default=None)
 @click.option("--require-sso/--no-require-sso", "require_sso", default=None,
               help="People of the account cannot use a password (break-glass admins excepted).")
+@click.option("--idp-metadata-url", metavar="URL",
+              help="IdP Metadata URL, fetched now and by refresh-metadata; '' to stop using it.")
 def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, auto_create_users,
-         auto_create_groups, group_filter, split_group_values, enabled, require_sso):
+         auto_create_groups, group_filter, split_group_values, enabled, require_sso, idp_metadata_url=None):
     """Change the SSO settings of an account."""
     change = service.SettingsChange(
         idp_login_url=idp_login_url, idp_issuer=idp_issuer, auto_create_users=auto_create_users,
@@ -125,7 +131,7 @@ def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, a
         replace_certificates=[_read(idp_cert, MAX_CERTIFICATE_BYTES)] if idp_cert else None,
         add_certificates=[_read(p, MAX_CERTIFICATE_BYTES) for p in add_certs],
         remove_fingerprints=list(remove_certs))
-    outcome = run(lambda: service.apply(get_account(domain), change))
+    outcome = run(lambda: metadata_url.set_then_apply(get_account(domain), idp_metadata_url, change))
     _report(domain, outcome)
 
 
@@ -154,7 +160,9 @@ def check(domain):
         account = get_account(domain)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    problems = service.health(account)
+    problems = service.health(account) + metadata_url.problems(account)
+    for note in metadata_url.notes(account):
+        echo(f"NOTE: {note}")
     config = service.get_config(account)
     if problems:
         for problem in problems:

@@ -79,3 +79,15 @@ class TestSsoForm(FlaskForm):
 class RequireSsoForm(FlaskForm):
     require_sso = BooleanField("Require SSO",
                                description="Password login is refused for everyone but break-glass admins.")
+
+
+class MetadataUrlForm(FlaskForm):
+    idp_metadata_url = StringField("Metadata URL", validators=[Optional(), Length(max=2000)],
+                                   description="Okta: Sign On tab → Metadata URL. The portal fetches it now and on "
+                                               "every refresh: new signing certificates are added at once, ones "
+                                               "gone from it are removed after a grace period. Leave empty and "
+                                               "save to stop.")
+
+
+class MetadataRefreshForm(FlaskForm):
+    """Only the CSRF token: Refresh now fetches the saved Metadata URL."""

@@ -14,11 +14,14 @@ from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
 from portal.sso import binding, trial
 from portal.sso.setup import diagnostics
+from portal.sso.setup import metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.setup.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, EmailDomainCheckForm,
-                                    MetadataImportForm, RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
+                                    MetadataImportForm, MetadataRefreshForm, MetadataUrlForm, RequireSsoForm,
+                                    SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
+from portal.sso.setup.metadata_cli import refresh_and_record
 from portal.sso.urls import sp_urls
 
 bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
@@ -119,6 +122,38 @@ def import_metadata():
     return _page(account, metadata_form=form)
 
 
+@bp.post("/metadata-url")
+@require_permission(MANAGE_SSO)
+def save_metadata_url():
+    account = current_user.account
+    form = MetadataUrlForm()
+    if form.validate_on_submit():
+        url = form.idp_metadata_url.data or ""
+        if _save(lambda: metadata_url.set_url(account, url, actor=_actor()).outcome, form, "idp_metadata_url"):
+            return redirect(url_for("sso_setup.settings") + "#metadata-url")
+    return _page(account, metadata_url_form=form)
+
+
+@bp.post("/metadata-url/refresh")
+@require_permission(MANAGE_SSO)
+def refresh_metadata_url():
+    account = current_user.account
+    if not MetadataRefreshForm().validate_on_submit():
+        flash("The form expired; press Refresh now again.", "error")
+    elif not service.get_config(account).idp_metadata_url:
+        flash("Save a Metadata URL first.", "error")
+    else:
+        result = refresh_and_record(account, actor=_actor())
+        if isinstance(result, metadata_url.RefreshError):
+            flash(f"The refresh failed: {result}", "error")
+        else:
+            flash("Refreshed from the Metadata URL." if result.changed else
+                  "Refreshed from the Metadata URL: nothing changed.", "success")
+            for warning in result.outcome.warnings:
+                flash(warning, "warning")
+    return redirect(url_for("sso_setup.settings") + "#metadata-url")
+
+
 def _actor():
     return current_user._get_current_object()
 
@@ -160,6 +195,7 @@ def _page(account, **forms):
     forms.setdefault("certificate_form", CertificateAddForm(formdata=None))
     forms.setdefault("metadata_form", MetadataImportForm(formdata=None))
     forms.setdefault("require_form", RequireSsoForm(formdata=None, obj=config))
+    forms.setdefault("metadata_url_form", MetadataUrlForm(formdata=None, obj=config))
     return render_template(
         "sso_setup/settings.html", account=account, config=config, urls=sp_urls(account.domain),
         certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),
@@ -169,7 +205,8 @@ def _page(account, **forms):
         break_glass_admins=diagnostics.break_glass_admins(account),
         break_glass_logins=diagnostics.break_glass_logins(account),
         configured_fingerprints={c.sha256_fingerprint for c in config.certificates},
-        email_domain_rows=listed, email_domain_check_form=EmailDomainCheckForm(), **forms)
+        email_domain_rows=listed, email_domain_check_form=EmailDomainCheckForm(),
+        metadata_refresh_form=MetadataRefreshForm(), pending_removal=metadata_url.pending_removal(account), **forms)
 
 
 @bp.post("/test")
