@@ -25,7 +25,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 with warnings.catch_warnings():
     # pysaml2 still names cipher modes that cryptography has moved; harmless for signing.
     warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-    from saml2 import BINDING_HTTP_REDIRECT, class_name, saml, samlp
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, saml, samlp
     from saml2.config import IdPConfig
     from saml2.saml import NAME_FORMAT_BASIC, NAME_FORMAT_UNSPECIFIED, NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_ENTITY
     from saml2.server import Server
@@ -192,6 +192,18 @@ class TestIdp:
         return self.sign(response, assertion if status == STATUS_SUCCESS else None, sign_response=sign_response,
                          sign_assertion=sign_assertion, key=key, embed_certificate=embed_certificate,
                          sign_alg=sign_alg, digest_alg=digest_alg, sp_metadata=sp_metadata)
+
+    def idp_initiated(self, sp_metadata: str, email: str, relay_state: str | None = None, **options) -> dict:
+        """An IdP-initiated login (a dashboard tile): the ACS form fields of an unsolicited Response.
+
+        No InResponseTo; ACS URL and audience come from the SP metadata; relay_state is the app's
+        "Default RelayState". options are response()'s.
+        """
+        metadata = self.server(sp_metadata).metadata
+        entity_id = next(iter(metadata.with_descriptor("spsso")))
+        acs = metadata.assertion_consumer_service(entity_id, BINDING_HTTP_POST)[0]["location"]
+        options = {"destination": acs, "recipient": acs, "audience": entity_id, **options}
+        return post_form(self.response(None, email, sp_metadata=sp_metadata, **options), relay_state)
 
     def sign(self, response, assertion, *, sign_response=True, sign_assertion=True, key: KeyPair | None = None,
              embed_certificate=True, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256,

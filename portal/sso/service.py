@@ -18,7 +18,7 @@ from portal.errors import PortalError, ServiceError
 from portal.extensions import db
 from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User, UserRef, iso, utcnow
 from portal.security import safe_next_path
-from portal.sso import binding, saml, trial
+from portal.sso import binding, saml, trial, unsolicited
 from portal.sso.reasons import Reason, new_reference
 from portal.sso import flood
 from portal.sso.response_summary import compact, summarize
@@ -123,6 +123,10 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     except _Refused as refused:
         savepoint.rollback()
         raise _audit_refusal(attempt, refused) from None
+    except unsolicited.Unsolicited:
+        savepoint.rollback()
+        relay = (request_data.get("post_data") or {}).get("RelayState")
+        raise unsolicited.restart(account, attempt.sent, relay, attempt.now) from None
     savepoint.commit()
     return result
 
@@ -146,8 +150,8 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         attempt.tester = _tester(account, _pending(account, attempt.request_id))
         if attempt.tester is None:
             raise _Refused(Reason.SSO_DISABLED)
-    if attempt.request_id is None:
-        raise _Refused(Reason.UNSOLICITED_RESPONSE, problem="the Response has no InResponseTo")
+    if attempt.request_id is None:  # IdP-initiated: never validated nor accepted, restarted as SP-initiated
+        raise unsolicited.Unsolicited()
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
