@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from flask import Flask, request, session
 
-from devtools.saml_idp import KeyPair, TestIdp, make_keypair
+from devtools.saml_idp import ATTRIBUTE_STYLES, KeyPair, TestIdp, make_keypair
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.models import Account
@@ -43,12 +43,14 @@ def keypair(directory: Path = KEY_DIR) -> KeyPair:
     return make_keypair(directory, "idp", "Portal local test IdP")
 
 
-def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[str] | tuple = ()) -> Flask:
+def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[str] | tuple = (),
+               attribute_style: str = "okta") -> Flask:
     """The IdP web app: GET /sso shows the login form, POST /sso answers the portal; GET /tile/<n> is an app tile.
 
     host is the name the browser uses for the IdP: "localhost" makes it another site than a portal on
     127.0.0.1, so the browser treats the IdP's post to the ACS as truly cross-site (SameSite rules apply).
     tiles: SP Entity IDs of portal accounts ({BASE_URL}/login/saml/{domain}) shown as app tiles.
+    attribute_style: "okta", "entra" or "google": the attribute names the IdP sends (saml_idp.ATTRIBUTE_STYLES).
     """
     base = f"http://{host}:{port}"
     idp = TestIdp(keys, issuer=f"{base}/idp", sso_url=f"{base}/sso")
@@ -84,7 +86,8 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
                 relay='<p><label>Default RelayState<br><input name="relay_state" size="40"></label></p>'))
         metadata = SP_METADATA.format(entity_id=html.escape(tiles[number], quote=True),
                                       acs=html.escape(tiles[number] + "/callback", quote=True))
-        form = idp.idp_initiated(metadata, relay_state=session.get("relay_state") or None, **session["user"])
+        form = idp.idp_initiated(metadata, relay_state=session.get("relay_state") or None,
+                                 attribute_style=attribute_style, **session["user"])
         return _continue(tiles[number] + "/callback", form["SAMLResponse"], form.get("RelayState", ""))
 
     @app.get("/certificate")
@@ -98,7 +101,7 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
         metadata = _sp_metadata(request.url)
         info = idp.receive(metadata, request.url)
         if "user" in session:  # signed in here already (e.g. through a tile): answer without a prompt, as Okta does
-            xml = idp.response(info, sp_metadata=metadata, **session["user"])
+            xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **session["user"])
             return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
         fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
                          for k, v in request.args.items())
@@ -111,7 +114,7 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
                                             for k in ("SAMLRequest", "RelayState") if k in request.form)
         metadata = _sp_metadata(url)
         info = idp.receive(metadata, url)
-        xml = idp.response(info, sp_metadata=metadata, **_person(request.form))
+        xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **_person(request.form))
         return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
 
     return app
@@ -186,13 +189,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="name of this IdP in its URLs (default 127.0.0.1; it always listens on 127.0.0.1)")
     parser.add_argument("--tile", action="append", default=[], metavar="SP_ENTITY_ID",
                         help="show an app tile (IdP-initiated login) for this portal account's SP Entity ID")
+    parser.add_argument("--attribute-style", choices=sorted(ATTRIBUTE_STYLES), default="okta",
+                        help="send the attribute names of this IdP (default okta; entra, google)")
     args = parser.parse_args(argv)
     keys = keypair(args.key_dir)
     if args.wire_demo:
         start = wire_demo(args.port, keys, args.domain, args.host_name)
         print(f"Account '{args.domain}' now signs in through this IdP. Open {start}")
         args.tile.append(start)  # the SP Initiation URL is also the SP Entity ID
-    create_app(args.port, keys, args.host_name, args.tile).run(host="127.0.0.1", port=args.port)
+    create_app(args.port, keys, args.host_name, args.tile, args.attribute_style).run(host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ class AcsSsoConfig:
     auto_create_groups: bool
     group_filter: str | None
     split_group_values: bool
+    group_attribute: str
+    first_name_attribute: str
+    last_name_attribute: str
     version: int
     certificates: tuple[AcsCertificate, ...] = ()
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event
 from portal.directory import group_sync, provisioning
-from portal.directory.group_sync import GROUP_ATTRIBUTE
 from portal.directory.users import check_email
 from portal.errors import PortalError, ServiceError
 from portal.extensions import db
@@ -179,7 +178,7 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
                                                   auto_create=config.auto_create_users, at=attempt.now)
     except provisioning.ProvisioningError as exc:
         raise _Refused(Reason(exc.code)) from None
-    asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
+    asserted = assertion.attributes.get(config.group_attribute)  # None: the IdP sent no group attribute at all
     groups = list(asserted or [])
     sync = group_sync.sync_groups(account, user, asserted, config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],

@@ -67,3 +67,23 @@ def test_clicking_the_app_tile_lands_signed_in_on_the_dashboard(client, account,
     dashboard = client.get("/")
     assert dashboard.status_code == 200 and "grace@acme.test" in dashboard.get_data(as_text=True)
     assert User.by_email("grace@acme.test").name == "Grace Hopper"
+
+
+def test_local_idp_sends_entra_style_attributes(client, account, tmp_path):
+    from portal.sso.setup import attributes
+
+    keys = devidp.keypair(tmp_path / "keys")
+    devidp.wire(account, 5001, keys)
+    account.sso_config.auto_create_groups = True
+    attributes.apply(account, "entra")
+    db.session.commit()
+    browser = devidp.create_app(5001, keys, attribute_style="entra").test_client()
+    location = urlsplit(client.get("/login/saml/acme").headers["Location"])
+    page = browser.get(f"{location.path}?{location.query}").get_data(as_text=True)
+    fields = {k: unescape(v) for k, v in re.findall(r'name="(SAMLRequest|RelayState)" value="([^"]*)"', page)}
+    answer = browser.post("/sso", data={**fields, "email": "ada@acme.test", "first_name": "Ada",
+                                        "last_name": "Lovelace", "groups": "Eng"}).get_data(as_text=True)
+    action, posted = _form(answer)
+    assert client.post(urlsplit(action).path, data=posted).status_code == 303
+    user = User.by_email("ada@acme.test")
+    assert user.name == "Ada Lovelace" and [t.name for t in user.teams] == ["Eng"]
