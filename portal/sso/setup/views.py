@@ -112,12 +112,10 @@ def attribute_mapping():
     account = current_user.account
     form = AttributeMappingForm()
     if form.validate_on_submit():
-        if form.use_preset.data:
-            action = lambda: attributes.apply(account, form.attribute_preset.data, actor=_actor())  # noqa: E731
-        else:
-            action = lambda: attributes.apply(account, actor=_actor(), **{  # noqa: E731
-                name: form[name].data or "" for name in attributes.FIELDS})
-        if _save(action, form, "group_attribute"):
+        # "Use preset" fills the three names from the preset; "Save attribute names" keeps them as typed.
+        preset = form.attribute_preset.data if form.use_preset.data else None
+        names = {} if form.use_preset.data else {name: form[name].data or "" for name in attributes.FIELDS}
+        if _save(lambda: attributes.apply(account, preset, actor=_actor(), **names), form, "group_attribute"):
             return redirect(url_for("sso_setup.settings") + "#attribute-mapping")
     return _page(account, mapping_form=form)
 
