@@ -5,18 +5,21 @@
 serves http://127.0.0.1:5001 and (with --wire-demo) points the demo account's SSO settings at it:
 IdP Login URL, Identity Provider Issuer and IdP Signature Certificate, SSO enabled, auto-create users on.
 Then open http://127.0.0.1:5000/login/saml/demo, type an email, and you land on the portal.
+Its home page also shows the account as an app tile (an IdP-initiated login, like Okta's dashboard);
+after signing in there, the IdP keeps a session and answers the portal's AuthnRequests without a prompt.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import html
+import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-from flask import Flask, request
+from flask import Flask, request, session
 
-from devtools.saml_idp import KeyPair, TestIdp, make_keypair
+from devtools.saml_idp import ATTRIBUTE_STYLES, KeyPair, TestIdp, make_keypair
 from portal import create_app as create_portal
 from portal.extensions import db
 from portal.models import Account
@@ -40,20 +43,52 @@ def keypair(directory: Path = KEY_DIR) -> KeyPair:
     return make_keypair(directory, "idp", "Portal local test IdP")
 
 
-def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1") -> Flask:
-    """The IdP web app: GET /sso shows the login form, POST /sso answers the portal.
+def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[str] | tuple = (),
+               attribute_style: str = "okta") -> Flask:
+    """The IdP web app: GET /sso shows the login form, POST /sso answers the portal; GET /tile/<n> is an app tile.
 
     host is the name the browser uses for the IdP: "localhost" makes it another site than a portal on
     127.0.0.1, so the browser treats the IdP's post to the ACS as truly cross-site (SameSite rules apply).
+    tiles: SP Entity IDs of portal accounts ({BASE_URL}/login/saml/{domain}) shown as app tiles.
+    attribute_style: "okta", "entra" or "google": the attribute names the IdP sends (saml_idp.ATTRIBUTE_STYLES).
     """
     base = f"http://{host}:{port}"
     idp = TestIdp(keys, issuer=f"{base}/idp", sso_url=f"{base}/sso")
     app = Flask(__name__)
+    # Its own cookie name: the portal may run on the same host, and cookies do not tell ports apart.
+    app.config.update(SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_NAME="devtools_idp_session")
 
     @app.get("/")
     def index():
-        return PAGE.format(body=f"<h1>Local test IdP</h1><p>Issuer: <code>{idp.issuer}</code><br>Login URL: "
-                                f"<code>{idp.sso_url}</code></p><p><a href='/certificate'>Signing certificate</a></p>")
+        links = "".join(f'<li><a href="/tile/{n}">Portal app: {html.escape(entity_id)}</a></li>'
+                        for n, entity_id in enumerate(tiles))
+        who = session.get("user", {}).get("email")
+        state = (f"<p>Signed in at the IdP as {html.escape(who)}. <a href='/logout'>Sign out</a></p>" if who else "")
+        return PAGE.format(body=f"<h1>Local test IdP</h1>{state}<p>Issuer: <code>{idp.issuer}</code><br>Login URL: "
+                                f"<code>{idp.sso_url}</code></p><p><a href='/certificate'>Signing certificate</a></p>"
+                                + (f"<h2>Apps</h2><ul>{links}</ul>" if tiles else ""))
+
+    @app.get("/logout")
+    def logout():
+        session.clear()
+        return PAGE.format(body="<p>Signed out of the test IdP. <a href='/'>Home</a></p>")
+
+    @app.route("/tile/<int:number>", methods=["GET", "POST"])
+    def tile(number):
+        if number >= len(tiles):
+            return PAGE.format(body="<p>No such app.</p>"), 404
+        if request.method == "POST":
+            session["user"] = _person(request.form)
+            session["relay_state"] = request.form.get("relay_state", "")
+        if "user" not in session:
+            return PAGE.format(body=_LOGIN_FORM.format(
+                title=html.escape(tiles[number]), hidden="", action=f"/tile/{number}",
+                relay='<p><label>Default RelayState<br><input name="relay_state" size="40"></label></p>'))
+        metadata = SP_METADATA.format(entity_id=html.escape(tiles[number], quote=True),
+                                      acs=html.escape(tiles[number] + "/callback", quote=True))
+        form = idp.idp_initiated(metadata, relay_state=session.get("relay_state") or None,
+                                 attribute_style=attribute_style, **session["user"])
+        return _continue(tiles[number] + "/callback", form["SAMLResponse"], form.get("RelayState", ""))
 
     @app.get("/certificate")
     def certificate():
@@ -63,16 +98,15 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1") -> Flask:
     def sso_form():
         if "SAMLRequest" not in request.args:
             return PAGE.format(body="<p>Start at the portal's SP Initiation URL.</p>"), 400
-        info = idp.receive(_sp_metadata(request.url), request.url)
+        metadata = _sp_metadata(request.url)
+        info = idp.receive(metadata, request.url)
+        if "user" in session:  # signed in here already (e.g. through a tile): answer without a prompt, as Okta does
+            xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **session["user"])
+            return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
         fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
                          for k, v in request.args.items())
-        return PAGE.format(body=f"""<h1>Sign in to {html.escape(info.sp_entity_id)}</h1>
-<form method="post" action="/sso">{fields}
-<p><label>Email<br><input name="email" value="admin@demo.test" size="40"></label></p>
-<p><label>First name<br><input name="first_name" value="Demo"></label>
-   <label>Last name<br><input name="last_name" value="Admin"></label></p>
-<p><label>Groups (comma-separated)<br><input name="groups" value="Everyone, Engineering" size="40"></label></p>
-<p><button type="submit">Sign in</button></p></form>""")
+        return PAGE.format(body=_LOGIN_FORM.format(title=html.escape(info.sp_entity_id), hidden=fields,
+                                                 action="/sso", relay=""))
 
     @app.post("/sso")
     def sso_answer():
@@ -80,18 +114,35 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1") -> Flask:
                                             for k in ("SAMLRequest", "RelayState") if k in request.form)
         metadata = _sp_metadata(url)
         info = idp.receive(metadata, url)
-        groups = [g.strip() for g in request.form.get("groups", "").split(",") if g.strip()]
-        xml = idp.response(info, request.form["email"].strip(), sp_metadata=metadata, groups=groups,
-                           first_name=request.form.get("first_name") or None,
-                           last_name=request.form.get("last_name") or None)
-        saml_response = base64.b64encode(xml.encode()).decode()
-        relay = html.escape(info.relay_state or "")
-        return PAGE.format(body=f"""<h1>Signed in at the test IdP</h1>
-<form method="post" action="{html.escape(info.acs_url)}">
-<input type="hidden" name="SAMLResponse" value="{saml_response}"><input type="hidden" name="RelayState" value="{relay}">
-<p><button type="submit">Continue to the portal</button></p></form>""")
+        xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **_person(request.form))
+        return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
 
     return app
+
+
+_LOGIN_FORM = """<h1>Sign in to {title}</h1>
+<form method="post" action="{action}">{hidden}
+<p><label>Email<br><input name="email" value="admin@demo.test" size="40"></label></p>
+<p><label>First name<br><input name="first_name" value="Demo"></label>
+   <label>Last name<br><input name="last_name" value="Admin"></label></p>
+<p><label>Groups (comma-separated)<br><input name="groups" value="Everyone, Engineering" size="40"></label></p>
+{relay}<p><button type="submit">Sign in</button></p></form>"""
+
+
+def _person(form) -> dict:
+    """Who signs in, from the IdP's login form (TestIdp.response() keyword arguments)."""
+    return {"email": form["email"].strip(), "first_name": form.get("first_name") or None,
+            "last_name": form.get("last_name") or None,
+            "groups": [g.strip() for g in form.get("groups", "").split(",") if g.strip()]}
+
+
+def _continue(acs_url: str, saml_response: str, relay_state: str) -> str:
+    """The HTTP-POST binding page: a button posting the Response to the ACS (no script needed)."""
+    return PAGE.format(body=f"""<h1>Signed in at the test IdP</h1>
+<form method="post" action="{html.escape(acs_url)}">
+<input type="hidden" name="SAMLResponse" value="{saml_response}">
+<input type="hidden" name="RelayState" value="{html.escape(relay_state)}">
+<p><button type="submit">Continue to the portal</button></p></form>""")
 
 
 def _quote(value: str) -> str:
@@ -136,12 +187,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key-dir", type=Path, default=KEY_DIR, help=f"signing key folder (default: {KEY_DIR})")
     parser.add_argument("--host-name", default="127.0.0.1",
                         help="name of this IdP in its URLs (default 127.0.0.1; it always listens on 127.0.0.1)")
+    parser.add_argument("--tile", action="append", default=[], metavar="SP_ENTITY_ID",
+                        help="show an app tile (IdP-initiated login) for this portal account's SP Entity ID")
+    parser.add_argument("--attribute-style", choices=sorted(ATTRIBUTE_STYLES), default="okta",
+                        help="send the attribute names of this IdP (default okta; entra, google)")
     args = parser.parse_args(argv)
     keys = keypair(args.key_dir)
     if args.wire_demo:
         start = wire_demo(args.port, keys, args.domain, args.host_name)
         print(f"Account '{args.domain}' now signs in through this IdP. Open {start}")
-    create_app(args.port, keys, args.host_name).run(host="127.0.0.1", port=args.port)
+        args.tile.append(start)  # the SP Initiation URL is also the SP Entity ID
+    create_app(args.port, keys, args.host_name, args.tile, args.attribute_style).run(host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 with warnings.catch_warnings():
     # pysaml2 still names cipher modes that cryptography has moved; harmless for signing.
     warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-    from saml2 import BINDING_HTTP_REDIRECT, class_name, saml, samlp
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, saml, samlp
     from saml2.config import IdPConfig
     from saml2.saml import NAME_FORMAT_BASIC, NAME_FORMAT_UNSPECIFIED, NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_ENTITY
     from saml2.server import Server
@@ -37,6 +37,16 @@ NAMEID_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecifi
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 STATUS_RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+# Attribute names and NameFormat of each IdP's usual response: (first name, last name, groups, NameFormat).
+ATTRIBUTE_STYLES = {
+    "okta": ("firstName", "lastName", GROUP_ATTRIBUTE, NAME_FORMAT_UNSPECIFIED),
+    # Entra ID's default claims plus a group claim (object IDs unless the app is configured otherwise).
+    "entra": (_CLAIMS + "givenname", _CLAIMS + "surname",
+              "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups", None),
+    # Google Workspace custom SAML app: the App attribute names its admin types in Attribute mapping.
+    "google": ("firstName", "lastName", "groups", None),
+}
 _DEFAULT = object()
 
 
@@ -146,8 +156,11 @@ class TestIdp:
                  embed_certificate: bool = True, sign_alg: str = SIG_RSA_SHA256, digest_alg: str = DIGEST_SHA256,
                  status: str = STATUS_SUCCESS, nameid_format: str | None = NAMEID_FORMAT_EMAILADDRESS,
                  assertion_id: str | None = None, response_id: str | None = None,
-                 session_not_on_or_after: dt.datetime | None = None) -> str:
-        """The signed Response XML answering request (None: IdP-initiated, no InResponseTo)."""
+                 session_not_on_or_after: dt.datetime | None = None, attribute_style: str = "okta") -> str:
+        """The signed Response XML answering request (None: IdP-initiated, no InResponseTo).
+
+        attribute_style: "okta", "entra" or "google": the attribute names (ATTRIBUTE_STYLES) of names and groups.
+        """
         now = now or dt.datetime.now(dt.timezone.utc)
         acs = request.acs_url if request else ""
         request_id = request.request_id if request else None
@@ -180,7 +193,7 @@ class TestIdp:
                 session_not_on_or_after=_time(session_not_on_or_after) if session_not_on_or_after else None,
                 authn_context=saml.AuthnContext(authn_context_class_ref=saml.AuthnContextClassRef(
                     text=PASSWORD_PROTECTED)))])
-        statement = self._attributes(first_name, last_name, groups, attributes)
+        statement = self._attributes(first_name, last_name, groups, attributes, attribute_style, email)
         if statement:
             assertion.attribute_statement = [saml.AttributeStatement(attribute=statement)]
         response = samlp.Response(
@@ -192,6 +205,18 @@ class TestIdp:
         return self.sign(response, assertion if status == STATUS_SUCCESS else None, sign_response=sign_response,
                          sign_assertion=sign_assertion, key=key, embed_certificate=embed_certificate,
                          sign_alg=sign_alg, digest_alg=digest_alg, sp_metadata=sp_metadata)
+
+    def idp_initiated(self, sp_metadata: str, email: str, relay_state: str | None = None, **options) -> dict:
+        """An IdP-initiated login (a dashboard tile): the ACS form fields of an unsolicited Response.
+
+        No InResponseTo; ACS URL and audience come from the SP metadata; relay_state is the app's
+        "Default RelayState". options are response()'s.
+        """
+        metadata = self.server(sp_metadata).metadata
+        entity_id = next(iter(metadata.with_descriptor("spsso")))
+        acs = metadata.assertion_consumer_service(entity_id, BINDING_HTTP_POST)[0]["location"]
+        options = {"destination": acs, "recipient": acs, "audience": entity_id, **options}
+        return post_form(self.response(None, email, sp_metadata=sp_metadata, **options), relay_state)
 
     def sign(self, response, assertion, *, sign_response=True, sign_assertion=True, key: KeyPair | None = None,
              embed_certificate=True, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256,
@@ -219,14 +244,21 @@ class TestIdp:
         return self.server(sp_metadata).sec
 
     @staticmethod
-    def _attributes(first_name, last_name, groups, extra) -> list:
+    def _attributes(first_name, last_name, groups, extra, style: str = "okta", email: str = "") -> list:
+        first_attr, last_attr, group_attr, name_format = ATTRIBUTE_STYLES[style]
         found = []
-        for name, value in (("firstName", first_name), ("lastName", last_name)):
+        if style == "entra":  # Entra's other default claims: a display name next to the given name and surname
+            display = " ".join(v for v in (first_name, last_name) if v)
+            for name, value in ((_CLAIMS + "emailaddress", email), (_CLAIMS + "name", email),
+                                ("http://schemas.microsoft.com/identity/claims/displayname", display)):
+                if value:
+                    found.append(saml.Attribute(name=name, attribute_value=[saml.AttributeValue(text=value)]))
+        for name, value in ((first_attr, first_name), (last_attr, last_name)):
             if value is not None:
-                found.append(saml.Attribute(name=name, name_format=NAME_FORMAT_UNSPECIFIED,
+                found.append(saml.Attribute(name=name, name_format=name_format,
                                             attribute_value=[saml.AttributeValue(text=value)]))
         if groups:
-            found.append(saml.Attribute(name=GROUP_ATTRIBUTE, name_format=NAME_FORMAT_BASIC,
+            found.append(saml.Attribute(name=group_attr, name_format=NAME_FORMAT_BASIC if style == "okta" else None,
                                         attribute_value=[saml.AttributeValue(text=g) for g in groups]))
         for name, values in (extra or {}).items():
             found.append(saml.Attribute(name=name, name_format=NAME_FORMAT_BASIC,

@@ -20,6 +20,7 @@ class Event(str, Enum):
     SSO_LOGIN = "sso.login"
     SSO_LOGIN_FAILURES_COUNTED = "sso.login_failures_counted"
     SSO_TEST = "sso.test"
+    SSO_UNSOLICITED_RESTARTED = "sso.unsolicited_restarted"  # an IdP-initiated response, restarted as SP-initiated
     SSO_SETTINGS_UPDATED = "sso.settings_updated"
     SSO_CERTIFICATE_ADDED = "sso.certificate_added"
     SSO_CERTIFICATE_REMOVED = "sso.certificate_removed"

@@ -30,12 +30,19 @@ USER_NOT_FOUND, USER_IN_OTHER_ACCOUNT, USER_INACTIVE = "user_not_found", "user_i
 EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"
 
 
-def name_from_attributes(attributes: dict) -> str:
-    """A display name from firstName/lastName/displayName-style attributes ("" when none)."""
+def name_from_attributes(attributes: dict, mapping=None) -> str:
+    """A display name: the mapped first and last name attributes, else firstName/lastName/displayName-style ones.
+
+    mapping: the account's SSO settings (first_name_attribute, last_name_attribute), or None.
+    """
+    mapped = [_first_value(attributes.get(getattr(mapping, f, None) or "") or ())
+              for f in ("first_name_attribute", "last_name_attribute")]
+    if any(mapped):
+        return " ".join(p for p in mapped if p)[:200]
     found: dict[str, str] = {}
     for key, values in attributes.items():
         short = str(key).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
-        value = next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+        value = _first_value(values)
         if not value:
             continue
         for kind, names in (("first", FIRST_NAME), ("last", LAST_NAME), ("display", DISPLAY_NAME)):
@@ -43,6 +50,10 @@ def name_from_attributes(attributes: dict) -> str:
                 found.setdefault(kind, value)
     full = " ".join(p for p in (found.get("first"), found.get("last")) if p)
     return (found.get("display") or full)[:200]
+
+
+def _first_value(values) -> str:
+    return next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ def sign_in_user(account: AccountView, email: str, attributes: dict, auto_create
         if not auto_create:
             raise ProvisioningError(USER_NOT_FOUND)
         _check_domain_free(account, email)
-        user = _create(account, email, name_from_attributes(attributes), at)
+        user = _create(account, email, name_from_attributes(attributes, account.sso_config), at)
         if user is not None:
             return user, True
         user = _by_email(email)  # a concurrent first login created it

@@ -12,6 +12,8 @@ from portal.extensions import db
 from portal.models.account import Account
 from portal.models.base import utcnow
 
+OKTA_GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"  # the guide's Group Attribute Statement name
+
 
 class CertificateView(Protocol):
     id: int
@@ -27,6 +29,9 @@ class SsoConfigView(Protocol):
     auto_create_groups: bool
     group_filter: str | None
     split_group_values: bool
+    group_attribute: str
+    first_name_attribute: str
+    last_name_attribute: str
     version: int
 
     @property
@@ -46,6 +51,11 @@ class SsoConfig(db.Model):
     group_filter: Mapped[str | None] = mapped_column(String(1000))
     # Older Okta orgs send all groups joined in one value ("a, b; c").
     split_group_values: Mapped[bool] = mapped_column(default=False)
+    # Attribute mapping (portal/sso/setup/attributes.py): which SAML attributes hold groups and names.
+    group_attribute: Mapped[str] = mapped_column(String(1000), default=OKTA_GROUP_ATTRIBUTE,
+                                                 server_default=OKTA_GROUP_ATTRIBUTE)
+    first_name_attribute: Mapped[str] = mapped_column(String(1000), default="firstName", server_default="firstName")
+    last_name_attribute: Mapped[str] = mapped_column(String(1000), default="lastName", server_default="lastName")
     # Require SSO: the account's people cannot use a password (break-glass admins excepted) while SSO is on.
     require_sso: Mapped[bool] = mapped_column(default=False)
     # IdP metadata URL (Okta: "Metadata URL"): refreshed by `flask sso-config refresh-metadata` and the page.

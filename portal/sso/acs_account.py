@@ -34,6 +34,9 @@ class AcsSsoConfig:
     auto_create_groups: bool
     group_filter: str | None
     split_group_values: bool
+    group_attribute: str
+    first_name_attribute: str
+    last_name_attribute: str
     version: int
     certificates: tuple[AcsCertificate, ...] = ()
 
@@ -50,9 +53,12 @@ class AcsAccount:
 # Model columns the ACS never reads, each a decision: a new column must be added to a snapshot or here.
 NOT_MIRRORED = {
     Account: {"created_at"},
-    SsoConfig: {"account_id", "updated_at", "require_sso"},
+    # The metadata URL's state matters to its refresh, not to a login: a refresh changes certificates and IdP
+    # values through the settings service, which the snapshot reads like any other change.
+    SsoConfig: {"account_id", "updated_at", "require_sso", "idp_metadata_url", "metadata_refreshed_at",
+                "metadata_refresh_error", "metadata_refresh_reason"},
     IdpCertificate: {"account_id", "sha1_fingerprint", "subject", "issuer", "serial", "not_before", "not_after",
-                     "created_at"},
+                     "created_at", "last_seen_in_metadata_at"},
 }
 SNAPSHOTS = {Account: AcsAccount, SsoConfig: AcsSsoConfig, IdpCertificate: AcsCertificate}
 

@@ -15,6 +15,7 @@ class Reason(str, Enum):
     RESPONSE_TOO_LARGE = "response_too_large"
     MALFORMED_RESPONSE = "malformed_response"
     UNSOLICITED_RESPONSE = "unsolicited_response"
+    UNSOLICITED_RESTARTED = "unsolicited_restarted"  # not a refusal: the ACS restarted it as SP-initiated
     IDP_STATUS_NOT_SUCCESS = "idp_status_not_success"
     SIGNATURE_INVALID = "signature_invalid"
     ISSUER_MISMATCH = "issuer_mismatch"
@@ -66,8 +67,10 @@ _USER = {
                          "Contact your account admin.",
     Reason.RESPONSE_TOO_LARGE: "The sign-in response from your identity provider was too large to accept. " + _CONTACT,
     Reason.MALFORMED_RESPONSE: "The sign-in response from your identity provider could not be read. " + _CONTACT,
-    Reason.UNSOLICITED_RESPONSE: "Sign-in must start from the portal. Open the SP Initiation URL of your account "
-                                 "(or “Log in with SSO” on the login page) and try again.",
+    Reason.UNSOLICITED_RESPONSE: "Your identity provider kept answering without the portal's sign-in request. "
+                                 + _CONTACT,
+    Reason.UNSOLICITED_RESTARTED: "You came from your identity provider's app tile; the portal signs you in "
+                                  "through your identity provider once more.",
     Reason.IDP_STATUS_NOT_SUCCESS: "Your identity provider did not sign you in. " + _CONTACT,
     Reason.SIGNATURE_INVALID: "The sign-in response could not be verified. " + _CONTACT,
     Reason.ISSUER_MISMATCH: "The sign-in response came from an identity provider this account does not trust. "
@@ -100,10 +103,20 @@ _FIX = {
     Reason.MALFORMED_RESPONSE: "The ACS received something that is not a valid SAML 2.0 Response ({problem}). Check "
                                "that the Single sign on URL in Okta is the SP Assertion Consumer Service URL {acs_url} "
                                "and review the SAML response attributes; if nobody was signing in, it may be an attack.",
-    Reason.UNSOLICITED_RESPONSE: "The IdP sent a response nobody asked for (no InResponseTo): an IdP-initiated "
-                                 "login, e.g. from the Okta dashboard tile. Only the SP-initiated flow is supported: "
-                                 "users must start from the SP Initiation URL `{sp_initiation_url}` (or Log in with "
-                                 "SSO). In Okta, you can point the app tile at the SP Initiation URL.",
+    Reason.UNSOLICITED_RESPONSE: "This browser was sent through an SP-initiated login {restarts} times within "
+                                 "{window} seconds, and each time the IdP answered with a response nobody asked for "
+                                 "(no InResponseTo) instead of answering the portal's AuthnRequest, so the portal "
+                                 "stopped. Check that the IdP application's Single sign on URL is the SP Assertion "
+                                 "Consumer Service URL `{acs_url}` and that the IdP answers SP-initiated requests; "
+                                 "test the login flow from the SP Initiation URL `{sp_initiation_url}`.",
+    Reason.UNSOLICITED_RESTARTED: "The IdP sent a response nobody asked for (no InResponseTo): an IdP-initiated "
+                                  "login, e.g. from the Okta dashboard tile. It was not accepted (nothing in it is "
+                                  "trusted); the browser was sent through an SP-initiated login at the SP Initiation "
+                                  "URL `{sp_initiation_url}` instead, which signs the person in while their IdP "
+                                  "session lasts. Nothing to fix; Okta's Default RelayState may name a portal path "
+                                  "(e.g. /admin/teams) to land on afterwards. If one browser is restarted more than "
+                                  "{max_restarts} times in {window} seconds, the portal stops with "
+                                  "unsolicited_response.",
     Reason.IDP_STATUS_NOT_SUCCESS: "Okta refused the login: it sent status `{status}` ({status_message}) instead of "
                                    "`urn:oasis:names:tc:SAML:2.0:status:Success`. Check that the user is assigned to "
                                    "the Okta application (Assignments tab → Assign to People or Groups).",

@@ -12,13 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit
 from portal.audit import Event
 from portal.directory import group_sync, provisioning
-from portal.directory.group_sync import GROUP_ATTRIBUTE
 from portal.directory.users import check_email
 from portal.errors import PortalError, ServiceError
 from portal.extensions import db
 from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User, UserRef, iso, utcnow
 from portal.security import safe_next_path
-from portal.sso import binding, saml, trial
+from portal.sso import binding, saml, trial, unsolicited
 from portal.sso.reasons import Reason, new_reference
 from portal.sso import flood
 from portal.sso.response_summary import compact, summarize
@@ -123,6 +122,10 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     except _Refused as refused:
         savepoint.rollback()
         raise _audit_refusal(attempt, refused) from None
+    except unsolicited.Unsolicited:
+        savepoint.rollback()
+        relay = (request_data.get("post_data") or {}).get("RelayState")
+        raise unsolicited.restart(account, attempt.sent, relay, attempt.now) from None
     savepoint.commit()
     return result
 
@@ -146,8 +149,8 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         attempt.tester = _tester(account, _pending(account, attempt.request_id))
         if attempt.tester is None:
             raise _Refused(Reason.SSO_DISABLED)
-    if attempt.request_id is None:
-        raise _Refused(Reason.UNSOLICITED_RESPONSE, problem="the Response has no InResponseTo")
+    if attempt.request_id is None:  # IdP-initiated: never validated nor accepted, restarted as SP-initiated
+        raise unsolicited.Unsolicited()
     skew = current_app.config["SAML_CLOCK_SKEW"]
     try:
         assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
@@ -159,7 +162,7 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
     if problem:
         raise _Refused(Reason.NAMEID_NOT_EMAIL, nameid_problem=problem)
     config = account.sso_config
-    asserted = assertion.attributes.get(GROUP_ATTRIBUTE)  # None: the IdP sent no group attribute at all
+    asserted = assertion.attributes.get(config.group_attribute)  # None: the IdP sent no group attribute at all
     # Split, filter (RE2) and cap the groups before the login's first write below, so no write lock (on
     # SQLite: the whole database's) is held while a long group list is matched.
     parsed = group_sync.parse_groups(asserted, config, current_app.config["SAML_MAX_GROUPS"])

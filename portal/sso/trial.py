@@ -17,7 +17,6 @@ from sqlalchemy import select
 from portal import audit
 from portal.audit import Event
 from portal.directory import group_sync, provisioning
-from portal.directory.group_sync import GROUP_ATTRIBUTE
 from portal.extensions import db
 from portal.models import AccountView, SsoTestResult, User, normalise_email
 
@@ -35,10 +34,10 @@ def report(account: AccountView, tester: User, email: str, attributes: dict, sen
     """
     config = account.sso_config
     user = provisioning.preview_user(account, email, auto_create=config.auto_create_users)
-    name = provisioning.name_from_attributes(attributes)
+    name = provisioning.name_from_attributes(attributes, config)
     # A would-be user stays transient (never added to the session), so the dry run sees no memberships.
     candidate = user or User(account_id=account.id, email=normalise_email(email), name=name)
-    sync = group_sync.sync_groups(account, candidate, attributes.get(GROUP_ATTRIBUTE), config,
+    sync = group_sync.sync_groups(account, candidate, attributes.get(config.group_attribute), config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],
                                   max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"], dry_run=True)
     matched = {"email": candidate.email, "name": user.name if user else name, "exists": user is not None,

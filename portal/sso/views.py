@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal.auth import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
-from portal.sso import acs_account, binding, saml, service, throttle
+from portal.sso import acs_account, binding, saml, service, throttle, unsolicited
 from portal.sso.reasons import Reason
 
 bp = Blueprint("sso", __name__)
@@ -23,12 +23,21 @@ def get_account_or_404(domain: str) -> Account:
 @bp.get("/login/saml/<domain>")
 def start(domain):
     account = get_account_or_404(domain)
+    restarts = unsolicited.restarts(request.cookies.get(unsolicited.COOKIE))
+    if request.args.get(unsolicited.FLAG) and restarts >= unsolicited.MAX_RESTARTS:
+        reference = unsolicited.stop(account, restarts)
+        db.session.commit()
+        return render_template("sso/failed.html", account=account, reason=Reason.UNSOLICITED_RESPONSE,
+                               reference=reference), 400
     try:
         authn = service.start_login(account, request.args.get("next"))
     except service.SsoError:
         return render_template("sso/unavailable.html", account=account), 409
     db.session.commit()
-    return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
+    response = binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
+    if request.args.get(unsolicited.FLAG):
+        unsolicited.count_restart(response, restarts)
+    return response
 
 
 @bp.post("/login/saml/<domain>/callback")
@@ -57,12 +66,16 @@ def callback(domain):
         return _failed(account, exc)
     except service.SsoError as exc:
         return _failed(account, exc)
+    except unsolicited.Restart as restart:
+        db.session.commit()  # keep its audit event
+        return redirect(url_for("sso.start", domain=account.domain, next=restart.next_url,
+                                **{unsolicited.FLAG: 1}), code=303)
     if result.test_reference is None:
         sessions.start(result.user, method="sso", not_after=result.assertion.session_not_on_or_after)
     db.session.commit()
     if result.test_reference is not None:
         return _test_result(result.test_reference)
-    return redirect(result.next_url, code=303)
+    return unsolicited.clear(redirect(result.next_url, code=303))
 
 
 @bp.get("/login/saml/<domain>/metadata")

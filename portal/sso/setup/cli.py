@@ -13,7 +13,7 @@ from portal.cli import PortalGroup, echo, run
 from portal.models import iso
 from portal.errors import ServiceError
 from portal.sso import saml
-from portal.sso.setup import metadata_url
+from portal.sso.setup import attributes, metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import MAX_CERTIFICATE_BYTES
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
@@ -43,7 +43,7 @@ def describe(account) -> dict:
         "idp_login_url": config.idp_login_url, "idp_issuer": config.idp_issuer,
         "auto_create_users": config.auto_create_users, "auto_create_groups": config.auto_create_groups,
         "group_filter": config.group_filter, "split_group_values": config.split_group_values,
-        "require_sso": config.require_sso,
+        "require_sso": config.require_sso, "attribute_mapping": attributes.describe(config),
         "version": config.version, "missing_for_enable": service.missing_for_enable(account),
         "certificates": [{"subject": c.subject, "issuer": c.issuer, "serial": c.serial,
                           "sha256_fingerprint": c.sha256_fingerprint, "sha1_fingerprint": c.sha1_fingerprint,
@@ -72,6 +72,8 @@ def show(domain, as_json):
                 "split_group_values", "require_sso"):
         value = data[key]
         echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
+    for key, value in data["attribute_mapping"].items():
+        echo(f"{key + ':':<21} {value}")
     if data["missing_for_enable"]:
         echo(f"{'missing for enable:':<21} {', '.join(data['missing_for_enable'])}")
     echo(f"certificates:         {len(data['certificates']) or '(none)'}")
@@ -121,8 +123,14 @@ def verify_domain(domain, email_domain):
               help="People of the account cannot use a password (break-glass admins excepted).")
 @click.option("--idp-metadata-url", metavar="URL",
               help="IdP Metadata URL, fetched now and by refresh-metadata; '' to stop using it.")
+@click.option("--attribute-preset", type=click.Choice(sorted(attributes.PRESETS)),
+              help="Attribute names of an IdP: okta, entra (Microsoft Entra ID) or google (Google Workspace).")
+@click.option("--group-attribute", metavar="NAME", help="The attribute holding the groups (after the preset).")
+@click.option("--first-name-attribute", metavar="NAME", help="The attribute holding the first name.")
+@click.option("--last-name-attribute", metavar="NAME", help="The attribute holding the last name.")
 def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, auto_create_users,
-         auto_create_groups, group_filter, split_group_values, enabled, require_sso, idp_metadata_url=None):
+         auto_create_groups, group_filter, split_group_values, enabled, require_sso, attribute_preset,
+         group_attribute, first_name_attribute, last_name_attribute, idp_metadata_url=None):
     """Change the SSO settings of an account."""
     change = service.SettingsChange(
         idp_login_url=idp_login_url, idp_issuer=idp_issuer, auto_create_users=auto_create_users,
@@ -131,8 +139,16 @@ def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, a
         replace_certificates=[_read(idp_cert, MAX_CERTIFICATE_BYTES)] if idp_cert else None,
         add_certificates=[_read(p, MAX_CERTIFICATE_BYTES) for p in add_certs],
         remove_fingerprints=list(remove_certs))
-    outcome = run(lambda: metadata_url.set_then_apply(get_account(domain), idp_metadata_url, change))
-    _report(domain, outcome)
+    names = {"group_attribute": group_attribute, "first_name_attribute": first_name_attribute,
+             "last_name_attribute": last_name_attribute}
+
+    def both() -> service.Outcome:
+        account = get_account(domain)
+        mapped = attributes.apply(account, attribute_preset, **names)
+        outcome = metadata_url.set_then_apply(account, idp_metadata_url, change)
+        outcome.changes.update(mapped.changes)
+        return outcome
+    _report(domain, run(both))
 
 
 @sso_config_cli.command("import-metadata")
@@ -181,7 +197,8 @@ def _report(domain: str, outcome: service.Outcome) -> None:
     if not outcome.changed:
         echo(f"No change to the SSO settings of {domain}.")
     for name, (old, new) in outcome.changes.items():
-        echo(f"{service.LABELS.get(name, name)}: {old if old not in (None, '') else '-'} → "
+        label = service.LABELS.get(name) or attributes.LABELS.get(name, name)
+        echo(f"{label}: {old if old not in (None, '') else '-'} → "
                    f"{new if new not in (None, '') else '-'}")
     for info in outcome.added:
         echo(f"Added certificate {info.sha256_fingerprint} ({info.subject}, valid to {info.not_after:%Y-%m-%d}).")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 XML_FILES = FileAllowed(["xml"], "Upload the IdP metadata as an .xml file.")
@@ -91,3 +91,18 @@ class MetadataUrlForm(FlaskForm):
 
 class MetadataRefreshForm(FlaskForm):
     """Only the CSRF token: Refresh now fetches the saved Metadata URL."""
+
+
+class AttributeMappingForm(FlaskForm):
+    """Attribute mapping: a preset fills the three names; "Save attribute names" keeps them as typed."""
+    attribute_preset = SelectField("Attribute preset", choices=[
+        SelectChoice("okta", "Okta"), SelectChoice("entra", "Microsoft Entra ID"),
+        SelectChoice("google", "Google Workspace"), SelectChoice("custom", "Custom names (type them below)")],
+        description="Fills the three attribute names below with the IdP's usual names.")
+    use_preset = SubmitField("Use preset")
+    group_attribute = StringField("Group attribute", validators=[Length(max=1000)],
+                                  description="The attribute whose values are the user's groups (Auto-create "
+                                              "groups).")
+    first_name_attribute = StringField("First name attribute", validators=[Length(max=1000)])
+    last_name_attribute = StringField("Last name attribute", validators=[Length(max=1000)])
+    save_names = SubmitField("Save attribute names")

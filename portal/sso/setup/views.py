@@ -13,13 +13,13 @@ from portal.models import EmailDomain, IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
 from portal.sso import binding, trial
-from portal.sso.setup import diagnostics
+from portal.sso.setup import attributes, diagnostics
 from portal.sso.setup import metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
-from portal.sso.setup.forms import (CertificateAddForm, CertificateRemoveForm, DomainForm, EmailDomainCheckForm,
-                                    MetadataImportForm, MetadataRefreshForm, MetadataUrlForm, RequireSsoForm,
-                                    SsoSettingsForm, TestSsoForm, uploaded)
+from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, CertificateRemoveForm, DomainForm,
+                                    EmailDomainCheckForm, MetadataImportForm, MetadataRefreshForm, MetadataUrlForm,
+                                    RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.setup.metadata_cli import refresh_and_record
 from portal.sso.urls import sp_urls
@@ -154,6 +154,20 @@ def refresh_metadata_url():
     return redirect(url_for("sso_setup.settings") + "#metadata-url")
 
 
+@bp.post("/attribute-mapping")
+@require_permission(MANAGE_SSO)
+def attribute_mapping():
+    account = current_user.account
+    form = AttributeMappingForm()
+    if form.validate_on_submit():
+        # "Use preset" fills the three names from the preset; "Save attribute names" keeps them as typed.
+        preset = form.attribute_preset.data if form.use_preset.data else None
+        names = {} if form.use_preset.data else {name: form[name].data or "" for name in attributes.FIELDS}
+        if _save(lambda: attributes.apply(account, preset, actor=_actor(), **names), form, "group_attribute"):
+            return redirect(url_for("sso_setup.settings") + "#attribute-mapping")
+    return _page(account, mapping_form=form)
+
+
 def _actor():
     return current_user._get_current_object()
 
@@ -196,6 +210,9 @@ def _page(account, **forms):
     forms.setdefault("metadata_form", MetadataImportForm(formdata=None))
     forms.setdefault("require_form", RequireSsoForm(formdata=None, obj=config))
     forms.setdefault("metadata_url_form", MetadataUrlForm(formdata=None, obj=config))
+    forms.setdefault("mapping_form", AttributeMappingForm(formdata=None, obj=config,
+                                                          attribute_preset=attributes.preset_of(config)))
+    forms["mapping_preset"] = attributes.PRESETS.get(attributes.preset_of(config))
     return render_template(
         "sso_setup/settings.html", account=account, config=config, urls=sp_urls(account.domain),
         certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),

@@ -54,8 +54,6 @@ CASES = {
                        "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`", "EmailAddress"]),
     "status": (dict(status=STATUS_RESPONDER), "admin@acme.test", "idp_status_not_success",
                [f"status `{STATUS_RESPONDER}`", "assigned to the Okta application"]),
-    "unsolicited": (dict(request=None), "admin@acme.test", "unsolicited_response",
-                    ["SP Initiation URL `https://portal.test/login/saml/acme`", "SP-initiated"]),
 }
 
 
@@ -66,8 +64,6 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
     if "key" in options:
         options["key"] = idp_keys[options["key"]]
     request = flow.start()
-    if "request" in options:
-        request = options.pop("request")
     assert flow.post(flow.respond(request, email, **options)).status_code == 400
     event = sso_events(flow.account, "failure")[-1]
     assert event.reason == reason
