@@ -27,6 +27,8 @@ class SsoConfigView(Protocol):
     auto_create_groups: bool
     group_filter: str | None
     split_group_values: bool
+    sign_requests: bool
+    want_encrypted_assertions: bool
     version: int
 
     @property
@@ -48,6 +50,9 @@ class SsoConfig(db.Model):
     split_group_values: Mapped[bool] = mapped_column(default=False)
     # Require SSO: the account's people cannot use a password (break-glass admins excepted) while SSO is on.
     require_sso: Mapped[bool] = mapped_column(default=False)
+    # Signed AuthnRequests and encrypted assertions, with the account's SP key pair (models/sp_key.py).
+    sign_requests: Mapped[bool] = mapped_column(default=False)
+    want_encrypted_assertions: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change so per-process caches of SAML settings know to reload.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

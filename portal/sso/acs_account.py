@@ -34,6 +34,8 @@ class AcsSsoConfig:
     auto_create_groups: bool
     group_filter: str | None
     split_group_values: bool
+    sign_requests: bool
+    want_encrypted_assertions: bool
     version: int
     certificates: tuple[AcsCertificate, ...] = ()
 

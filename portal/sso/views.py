@@ -25,7 +25,9 @@ def start(domain):
     account = get_account_or_404(domain)
     try:
         authn = service.start_login(account, request.args.get("next"))
-    except service.SsoError:
+    except service.SsoError as exc:
+        if exc.reason is not Reason.SSO_DISABLED:  # e.g. the SP key cannot be read: audited, keep the event
+            return _failed(account, exc)
         return render_template("sso/unavailable.html", account=account), 409
     db.session.commit()
     return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
