@@ -207,3 +207,13 @@ def test_key_pair_is_generated_once_and_off_by_default(flow):
     turn_on(flow.account, want_encrypted_assertions=True)
     assert current_cert(flow.account) == first
     assert db.session.query(SpKey).count() == 1
+
+
+def test_unreadable_key_refuses_at_the_acs_too(encrypting, app):
+    flow = encrypting
+    request = flow.start()
+    encrypted = flow.respond(request, encrypt_for=current_cert(flow.account))
+    app.config["SECRET_KEY"] = "changed"  # as if PORTAL_SECRET_KEY had been replaced
+    for xml in (encrypted, flow.respond(request)):
+        event = assert_refused(flow, flow.post(xml), "sp_key_unavailable")
+        assert "PORTAL_KEY_ENCRYPTION_KEY" in event.details["fix"]
