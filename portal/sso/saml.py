@@ -377,6 +377,7 @@ def clear_caches() -> None:
     with _settings_lock:
         _settings_cache.clear()
     saml_speedups.clear_caches()
+    sp_keys.clear_cache()
 
 
 def _url_parts(url: str) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal import audit
 from portal.audit import Event
@@ -31,6 +33,12 @@ KEY_BITS = 3072
 VALID_DAYS = 3650
 EXPIRY_WARNING_DAYS = 60  # an IdP needs the next certificate uploaded before the current one expires
 _HKDF_INFO = b"portal sp private key v1"
+OPENED_CACHE_SIZE = 1024  # decrypted tokens kept per process (Fernet's HMAC and AES on every login add up)
+_opened: OrderedDict[tuple, str | None] = OrderedDict()
+_opened_lock = threading.Lock()
+_sp_key = SpKey.__table__.c
+_MATERIAL = select(_sp_key.state, _sp_key.cert_pem, _sp_key.private_key_encrypted).where(
+    _sp_key.account_id == bindparam("account_id"))
 
 
 class SpKeyError(ServiceError):
@@ -67,10 +75,27 @@ def encrypt_private_key(pem: str) -> str:
 
 def decrypt_private_key(token: str) -> str | None:
     """The private key PEM of a stored token; None when no configured key opens it."""
+    secrets = (current_app.config.get("KEY_ENCRYPTION_KEY"), current_app.config["SECRET_KEY"])
+    cache_key = (token, secrets)
+    with _opened_lock:
+        if cache_key in _opened:
+            _opened.move_to_end(cache_key)
+            return _opened[cache_key]
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        pem = _fernet().decrypt(token.encode()).decode()
     except (InvalidToken, ValueError):
-        return None
+        pem = None
+    with _opened_lock:  # the same key is in python3-saml's cached settings anyway
+        _opened[cache_key] = pem
+        while len(_opened) > OPENED_CACHE_SIZE:
+            _opened.popitem(last=False)
+    return pem
+
+
+def clear_cache() -> None:
+    """Forget the decrypted private keys of this process."""
+    with _opened_lock:
+        _opened.clear()
 
 
 def generate_key_pair(domain: str, now: datetime | None = None) -> tuple[str, str, x509.Certificate]:
@@ -95,8 +120,12 @@ def keys(account: AccountView) -> dict[str, SpKey]:
 
 
 def material(account: AccountView) -> SpKeyMaterial | None:
-    """The account's SP certificates and decrypted keys for python3-saml (None when it has no key pair)."""
-    found = keys(account)
+    """The account's SP certificates and decrypted keys for python3-saml (None when it has no key pair).
+
+    Read on every login that needs them (one prebuilt Core select, like the ACS's account snapshot).
+    """
+    rows = db.session.connection().execute(_MATERIAL, {"account_id": account.id}).all()
+    found = {row.state: row for row in rows}
     current = found.get(SP_KEY_CURRENT)
     if current is None:
         return None

@@ -217,3 +217,46 @@ def test_unreadable_key_refuses_at_the_acs_too(encrypting, app):
     for xml in (encrypted, flow.respond(request)):
         event = assert_refused(flow, flow.post(xml), "sp_key_unavailable")
         assert "PORTAL_KEY_ENCRYPTION_KEY" in event.details["fix"]
+
+
+def test_decryption_speedup_gives_stock_answers_and_reuses_one_manager_per_thread(encrypting, idp_keys):
+    from portal.sso import saml_speedups
+    from devtools.saml_idp import post_form
+    flow = encrypting
+    request = flow.start()
+    cert = current_cert(flow.account)
+    good = flow.respond(request, encrypt_for=cert)
+    tampered = etree.fromstring(good.encode())
+    cipher = tampered.find(".//{http://www.w3.org/2001/04/xmlenc#}EncryptedData/"
+                           "{http://www.w3.org/2001/04/xmlenc#}CipherData/{http://www.w3.org/2001/04/xmlenc#}CipherValue")
+    cipher.text = base64.b64encode(b"\0" * 64).decode()
+    cases = {"good": good, "other_certificate": flow.respond(request, encrypt_for=idp_keys["attacker"].cert_pem),
+             "tampered": etree.tostring(tampered).decode(), "plain": flow.respond(request)}
+
+    def outcomes():
+        found = {}
+        for name, xml in cases.items():
+            data = {"post_data": post_form(xml)}
+            try:
+                response = saml.parse_response(flow.account, data)
+                found[name] = saml.validate(flow.account, response, data, request.request_id, 60).nameid
+            except saml.Rejected as exc:
+                found[name] = exc.reason.value
+        return found
+
+    try:
+        saml_speedups.uninstall()
+        saml.clear_caches()
+        stock = outcomes()
+        assert not saml_speedups._private_entries()  # really python3-saml's own path
+    finally:
+        assert saml_speedups.install()
+    saml.clear_caches()
+    assert stock == {"good": "admin@acme.test", "other_certificate": "assertion_decryption_failed",
+                     "tampered": "assertion_decryption_failed", "plain": "assertion_not_encrypted"}
+    assert outcomes() == stock
+    entries = list(saml_speedups._private_entries().values())
+    assert len(entries) == 1 and entries[0].manager is not None
+    manager = entries[0].manager
+    assert outcomes() == stock
+    assert saml_speedups._private_entries()[next(iter(saml_speedups._private_entries()))].manager is manager
