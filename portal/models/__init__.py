@@ -12,7 +12,8 @@ from portal.models.user import (Role, Team, TeamMembership, User, UserRef, new_s
 
 __all__ = [
     "Account", "AccountView", "AuditEvent", "ClaimedEmailDomain", "IdpCertificate", "PendingAuthnRequest",
-    "ReleasedDomain", "RememberToken", "Role", "SP_KEY_CURRENT", "SP_KEY_NEXT", "SpKey", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult",
+    "ReleasedDomain", "RememberToken", "Role", "ScimActor", "ScimToken", "SeenAssertion", "SsoConfig", "SsoTestResult",
+    "SP_KEY_CURRENT", "SP_KEY_NEXT", "SpKey",
     "Team", "TeamMembership", "User", "UserRef", "UserSession", "domain_problem", "iso", "new_scim_id",
     "normalise_domain", "normalise_email", "team_roles",
     "user_roles", "utcnow",

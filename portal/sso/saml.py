@@ -15,7 +15,6 @@ from flask import current_app
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
-from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings

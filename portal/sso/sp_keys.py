@@ -204,11 +204,12 @@ def problems(account: AccountView, now: datetime | None = None) -> list[str]:
     for state, row in sorted(keys(account).items()):
         label = "SP certificate" if state == SP_KEY_CURRENT else "next SP certificate"
         if decrypt_private_key(row.private_key_encrypted) is None:
-            lines.append(f"The {label} {row.sha256_fingerprint} has a private key that neither PORTAL_KEY_ENCRYPTION_KEY "
-                         "nor PORTAL_SECRET_KEY opens: restore the old key, or run rotate-sp-key and --finish and give "
-                         "the IdP the new SP certificate.")
+            lines.append(f"The {label} {row.sha256_fingerprint} has a private key that neither "
+                         "PORTAL_KEY_ENCRYPTION_KEY nor PORTAL_SECRET_KEY opens: restore the old key, or run "
+                         "rotate-sp-key and --finish and give the IdP the new SP certificate.")
         if row.not_after <= now:
-            lines.append(f"The {label} {row.sha256_fingerprint} expired on {row.not_after:%Y-%m-%d}: run rotate-sp-key.")
+            lines.append(f"The {label} {row.sha256_fingerprint} expired on {row.not_after:%Y-%m-%d}: "
+                         "run rotate-sp-key.")
         elif state == SP_KEY_CURRENT and row.not_after <= now + timedelta(days=EXPIRY_WARNING_DAYS):
             lines.append(f"The {label} {row.sha256_fingerprint} expires on {row.not_after:%Y-%m-%d} (in "
                          f"{(row.not_after - now).days} days): run rotate-sp-key, give the IdP the new certificate, "

@@ -227,8 +227,8 @@ def test_decryption_speedup_gives_stock_answers_and_reuses_one_manager_per_threa
     cert = current_cert(flow.account)
     good = flow.respond(request, encrypt_for=cert)
     tampered = etree.fromstring(good.encode())
-    cipher = tampered.find(".//{http://www.w3.org/2001/04/xmlenc#}EncryptedData/"
-                           "{http://www.w3.org/2001/04/xmlenc#}CipherData/{http://www.w3.org/2001/04/xmlenc#}CipherValue")
+    xenc = "{http://www.w3.org/2001/04/xmlenc#}"
+    cipher = tampered.find(f".//{xenc}EncryptedData/{xenc}CipherData/{xenc}CipherValue")
     cipher.text = base64.b64encode(b"\0" * 64).decode()
     cases = {"good": good, "other_certificate": flow.respond(request, encrypt_for=idp_keys["attacker"].cert_pem),
              "tampered": etree.tostring(tampered).decode(), "plain": flow.respond(request)}
