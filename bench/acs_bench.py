@@ -12,6 +12,10 @@
 (c) both again with 1,000 group values.
 (a) and (b) run in alternating blocks so that both see the same load on a shared machine. Prints logins/s
 and p50/p99 latency for each, and the ratio b/a of logins/s. A scratch database is created per run.
+(d) the ACS cost of an encrypted assertion: the same whole login over HTTP for a second account with "Want
+    encrypted assertions" on (the ~10 KB response encrypted for its SP certificate: AES-256-CBC, RSA-OAEP with
+    its RSA-3072 key), interleaved with (b) on the plain account; prints the cost ratio enc/plain (target <= 1.5).
+    `--encrypted-only` runs just this case.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings  # noqa: E402
 
 from devtools.saml_idp import TestIdp, make_keypair  # noqa: E402
 from devtools.harness import DOMAIN, IDP_ISSUER, IDP_SSO_URL, make_portal  # noqa: E402
-from devtools.servers import scratch_database  # noqa: E402
+from devtools.servers import flask, scratch_database  # noqa: E402
 
 USERS = 20
 ROUNDS = 10  # (a) and (b) alternate this many times
@@ -108,9 +112,9 @@ def portal_case(portal, groups: list[str], iterations: int):
     return login
 
 
-def post(portal, body: bytes) -> tuple[int, bytes]:
+def post(portal, body: bytes, url: str | None = None) -> tuple[int, bytes]:
     """POST one encoded ACS form on a new connection; (status, body)."""
-    parts = urlsplit(portal.acs_url)
+    parts = urlsplit(url or portal.acs_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     try:
         connection.request("POST", parts.path, body=body,
@@ -147,6 +151,58 @@ def padded_groups(portal) -> list[str]:
     return okta_groups(count)
 
 
+ENC_DOMAIN = "acme-enc"
+
+
+def encrypted_case(portal, groups: list[str], iterations: int):
+    """(d): a function posting the next prepared encrypted login to the ACS of an account that wants encryption."""
+    flask(portal.env, "accounts", "create", "--name", "Acme encrypted", "--domain", ENC_DOMAIN,
+          "--admin-email", "admin@acme-enc.test", "--admin-password", "bench-admin-password")
+    flask(portal.env, "sso-config", "set", ENC_DOMAIN, "--idp-login-url", IDP_SSO_URL, "--idp-issuer", IDP_ISSUER,
+          "--idp-cert", portal.idp.keypair.cert_path, "--enable", "--auto-create-users", "--auto-create-groups",
+          "--want-encrypted-assertions")
+    sp_cert = flask(portal.env, "sso-config", "sp-certificate", ENC_DOMAIN).stdout
+    base = f"{portal.url}/login/saml/{ENC_DOMAIN}"
+    metadata = requests.get(base + "/metadata", timeout=30).text
+
+    def prepared(i):
+        session = requests.Session()
+        response = session.get(base, allow_redirects=False, timeout=60)
+        request = portal.idp.receive(metadata, response.headers["Location"])
+        xml = portal.idp.response(request, f"user{i % USERS}@enc.test", sp_metadata=metadata, groups=groups,
+                                  lifetime=LIFETIME, encrypt_for=sp_cert)
+        return urlencode({"SAMLResponse": base64.b64encode(xml.encode()).decode(),
+                          "RelayState": request.relay_state}).encode()
+
+    for i in range(USERS):
+        assert post(portal, prepared(i), base + "/callback")[0] == 303
+    bodies = [prepared(i) for i in range(iterations)]
+
+    def login() -> None:
+        status, text = post(portal, bodies.pop(), base + "/callback")
+        assert status == 303, text[:300]
+    return login
+
+
+def run_encrypted(label: str, pg_url: str | None, iterations: int, tmp: Path) -> list[tuple]:
+    """(b) plain against (d) encrypted, interleaved on one gunicorn worker."""
+    if pg_url:
+        os.environ["PORTAL_TEST_DATABASE_URL"] = pg_url
+    else:
+        os.environ.pop("PORTAL_TEST_DATABASE_URL", None)
+    idp = TestIdp(make_keypair(tmp, f"bench-enc-{label}", "Okta bench"), issuer=IDP_ISSUER, sso_url=IDP_SSO_URL)
+    with scratch_database(tmp, f"bench_enc_{label}") as database_url:
+        portal = make_portal(database_url, idp, tmp, workers=1, threads=1)
+        try:
+            groups = padded_groups(portal)
+            plain = portal_case(portal, groups, iterations)
+            encrypted = encrypted_case(portal, groups, iterations)
+            b, d = interleaved(plain, encrypted, iterations)
+        finally:
+            portal.stop()
+    return [(label, f"~10 KB response ({len(groups)} groups)", b, d)]
+
+
 def run(label: str, pg_url: str | None, iterations: int, tmp: Path) -> list[tuple]:
     if pg_url:
         os.environ["PORTAL_TEST_DATABASE_URL"] = pg_url
@@ -171,12 +227,25 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("PORTAL_BENCH_DATABASE_URL"),
                         help="PostgreSQL server URL to create a scratch database on (also run on PostgreSQL)")
     parser.add_argument("-n", "--iterations", type=int, default=300)
+    parser.add_argument("--encrypted-only", action="store_true", help="only (d): encrypted against plain ACS")
     args = parser.parse_args()
-    rows = []
+    rows, encrypted = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        rows += run("sqlite", None, args.iterations, Path(tmp))
-        if args.postgres:
-            rows += run("postgresql", args.postgres, args.iterations, Path(tmp))
+        databases = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        for label, url in databases:
+            if not args.encrypted_only:
+                rows += run(label, url, args.iterations, Path(tmp))
+            encrypted += run_encrypted(label, url, args.iterations, Path(tmp))
+    if encrypted:
+        print(f"\n(d) encrypted assertions: {args.iterations} of each, plain (b) and encrypted (d) timed in {ROUNDS} "
+              "alternating blocks, one gunicorn worker, one login at a time")
+        print(f"{'database':<11} {'case':<32} {'plain /s':>8} {'p50':>6} {'p99':>6}   {'enc /s':>7} {'p50':>6} "
+              f"{'p99':>6}   {'cost d/b':>8}")
+        for label, case, b, d in encrypted:
+            print(f"{label:<11} {case:<32} {b['rate']:8.1f} {b['p50']:6.2f} {b['p99']:6.2f}   {d['rate']:7.1f} "
+                  f"{d['p50']:6.2f} {d['p99']:6.2f}   {b['rate'] / d['rate']:8.2f}")
+    if not rows:
+        return
     print(f"\n{args.iterations} of each, (a) and (b) timed in {ROUNDS} alternating blocks. (a) python3-saml "
           "is_valid alone, one core; (b) the portal's whole login over HTTP, one gunicorn worker, one login at a time")
     print(f"{'database':<11} {'case':<40} {'(a) /s':>7} {'p50':>6} {'p99':>6}   {'(b) /s':>7} {'p50':>6} "

@@ -3,13 +3,16 @@
 It never uses the portal's SAML code: it reads the portal's SP metadata, parses the AuthnRequest from the
 redirect URL with pysaml2's Server, and answers with an Okta-like Response (Issuer, NameID emailAddress,
 firstName/lastName, Group attribute with one value per group, Response and Assertion signed RSA-SHA256).
-Every field can be varied so tests can produce wrong issuers, audiences, times, keys and so on.
+Every field can be varied so tests can produce wrong issuers, audiences, times, keys and so on. With
+encrypt_for (the SP certificate) it encrypts the signed Assertion as Okta does (AES-256-CBC, RSA-OAEP key
+transport, xmlsec1) inside an EncryptedAssertion.
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import shutil
+import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ with warnings.catch_warnings():
     from saml2.config import IdPConfig
     from saml2.saml import NAME_FORMAT_BASIC, NAME_FORMAT_UNSPECIFIED, NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_ENTITY
     from saml2.server import Server
-    from saml2.sigver import pre_signature_part
+    from saml2.sigver import RSA_OAEP_MGF1P, pre_encrypt_assertion, pre_encryption_part, pre_signature_part
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
@@ -47,6 +50,7 @@ ATTRIBUTE_STYLES = {
     # Google Workspace custom SAML app: the App attribute names its admin types in Attribute mapping.
     "google": ("firstName", "lastName", "groups", None),
 }
+AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
 _DEFAULT = object()
 
 
@@ -107,10 +111,12 @@ class TestIdp:
     __test__ = False  # not a pytest test class
 
     def __init__(self, keypair: KeyPair, issuer: str = "http://www.okta.com/exkTESTIDP",
-                 sso_url: str = "https://idp.test/app/portal/sso/saml"):
+                 sso_url: str = "https://idp.test/app/portal/sso/saml", want_signed_requests: bool = False):
         self.keypair = keypair
         self.issuer = issuer
         self.sso_url = sso_url
+        # pysaml2 then verifies the redirect signature against the signing certificate(s) in the SP metadata.
+        self.want_signed_requests = want_signed_requests
         self._servers: dict[str, Server] = {}
         if not shutil.which("xmlsec1"):
             raise RuntimeError("the test IdP needs Debian's xmlsec1 (apt-get install xmlsec1)")
@@ -124,6 +130,7 @@ class TestIdp:
                 "service": {"idp": {
                     "endpoints": {"single_sign_on_service": [(self.sso_url, BINDING_HTTP_REDIRECT)]},
                     "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
+                    "want_authn_requests_signed": self.want_signed_requests,
                 }},
                 "key_file": self.keypair.key_path,
                 "cert_file": self.keypair.cert_path,
@@ -135,10 +142,13 @@ class TestIdp:
         return self._servers[sp_metadata]
 
     def receive(self, sp_metadata: str, redirect_url: str) -> AuthnInfo:
-        """Parse the AuthnRequest carried by the SP's redirect (HTTP-Redirect binding)."""
+        """Parse the AuthnRequest carried by the SP's redirect (HTTP-Redirect binding); with want_signed_requests,
+        pysaml2 refuses it (IncorrectlySigned) unless its signature verifies against the SP metadata."""
         query = parse_qs(urlsplit(redirect_url).query)
         relay = query.get("RelayState", [None])[0]
-        parsed = self.server(sp_metadata).parse_authn_request(query["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
+        parsed = self.server(sp_metadata).parse_authn_request(
+            query["SAMLRequest"][0], BINDING_HTTP_REDIRECT, relay_state=relay,
+            sigalg=query.get("SigAlg", [None])[0], signature=query.get("Signature", [None])[0])
         message = parsed.message
         policy = message.name_id_policy
         return AuthnInfo(request_id=message.id, acs_url=message.assertion_consumer_service_url,
@@ -156,10 +166,12 @@ class TestIdp:
                  embed_certificate: bool = True, sign_alg: str = SIG_RSA_SHA256, digest_alg: str = DIGEST_SHA256,
                  status: str = STATUS_SUCCESS, nameid_format: str | None = NAMEID_FORMAT_EMAILADDRESS,
                  assertion_id: str | None = None, response_id: str | None = None,
-                 session_not_on_or_after: dt.datetime | None = None, attribute_style: str = "okta") -> str:
+                 session_not_on_or_after: dt.datetime | None = None, attribute_style: str = "okta",
+                 encrypt_for: str | None = None) -> str:
         """The signed Response XML answering request (None: IdP-initiated, no InResponseTo).
 
         attribute_style: "okta", "entra" or "google": the attribute names (ATTRIBUTE_STYLES) of names and groups.
+        encrypt_for: a certificate PEM (the SP's); the signed Assertion is then encrypted for it.
         """
         now = now or dt.datetime.now(dt.timezone.utc)
         acs = request.acs_url if request else ""
@@ -204,7 +216,8 @@ class TestIdp:
             response.assertion = [assertion]
         return self.sign(response, assertion if status == STATUS_SUCCESS else None, sign_response=sign_response,
                          sign_assertion=sign_assertion, key=key, embed_certificate=embed_certificate,
-                         sign_alg=sign_alg, digest_alg=digest_alg, sp_metadata=sp_metadata)
+                         sign_alg=sign_alg, digest_alg=digest_alg, sp_metadata=sp_metadata,
+                         encrypt_for=encrypt_for if status == STATUS_SUCCESS else None)
 
     def idp_initiated(self, sp_metadata: str, email: str, relay_state: str | None = None, **options) -> dict:
         """An IdP-initiated login (a dashboard tile): the ACS form fields of an unsolicited Response.
@@ -220,21 +233,35 @@ class TestIdp:
 
     def sign(self, response, assertion, *, sign_response=True, sign_assertion=True, key: KeyPair | None = None,
              embed_certificate=True, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256,
-             sp_metadata: str | None = None) -> str:
-        """Sign the Assertion, then the Response around it, with pysaml2/xmlsec1."""
+             sp_metadata: str | None = None, encrypt_for: str | None = None) -> str:
+        """Sign the Assertion, encrypt it for encrypt_for (a certificate PEM) if given, then sign the Response."""
         key = key or self.keypair
         cert = key.cert_b64 if embed_certificate else None
         if assertion is not None and sign_assertion:
             assertion.signature = pre_signature_part(assertion.id, cert, sign_alg=sign_alg, digest_alg=digest_alg)
         if sign_response:
             response.signature = pre_signature_part(response.id, cert, sign_alg=sign_alg, digest_alg=digest_alg)
+        if encrypt_for:
+            response = pre_encrypt_assertion(response)  # the Assertion moves into an EncryptedAssertion
         xml = str(response)
         security = self._security(sp_metadata)
         if assertion is not None and sign_assertion:
             xml = security.sign_statement(xml, class_name(assertion), key_file=key.key_path, node_id=assertion.id)
+        if encrypt_for:
+            xml = self._encrypt(security, xml, encrypt_for)
         if sign_response:
             xml = security.sign_statement(xml, class_name(response), key_file=key.key_path, node_id=response.id)
         return xml
+
+    @staticmethod
+    def _encrypt(security, xml: str, cert_pem: str) -> str:
+        """Encrypt the (signed) Assertion for cert_pem with xmlsec1: AES-256-CBC, key transport RSA-OAEP."""
+        body = "".join(line for line in cert_pem.strip().splitlines() if "-----" not in line)
+        template = pre_encryption_part(msg_enc=AES256_CBC, key_enc=RSA_OAEP_MGF1P, encrypt_cert=body)
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as cert_file:
+            cert_file.write(cert_pem)
+            cert_file.flush()
+            return security.encrypt_assertion(xml, cert_file.name, template, key_type="aes-256")
 
     def _security(self, sp_metadata: str | None):
         if sp_metadata is None and self._servers:

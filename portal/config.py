@@ -21,6 +21,7 @@ DEFAULTS = {
     "BASE_URL": "http://127.0.0.1:5000",
     "DATABASE_URL": None,  # None: SQLite file in the instance folder
     "SECRET_KEY": None,  # None: generated into the instance folder on first run
+    "KEY_ENCRYPTION_KEY": None,  # None: SP private keys are encrypted under a key derived from SECRET_KEY
     "SAML_CLOCK_SKEW": 60,  # seconds of clock difference tolerated with the IdP
     "SAML_REQUEST_TTL": 600,  # seconds an AuthnRequest stays pending
     "SAML_MAX_RESPONSE_BYTES": 256 * 1024,  # cap on the ACS request body
@@ -94,6 +95,8 @@ def check(app: Flask) -> None:
         cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # portal/dbping.py pings pooled connections
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _instance_secret(app)
+    if cfg.get("KEY_ENCRYPTION_KEY") and len(str(cfg["KEY_ENCRYPTION_KEY"])) < 32:
+        raise ConfigError("PORTAL_KEY_ENCRYPTION_KEY must be at least 32 characters (a random secret)")
     for name, example in (("SCIM_RATE_LIMIT", "50 per second;2000 per minute"), ("ACS_LIMIT_PER_IP", "60 per minute")):
         try:
             parse_many(str(cfg[name]))

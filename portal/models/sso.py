@@ -32,6 +32,8 @@ class SsoConfigView(Protocol):
     group_attribute: str
     first_name_attribute: str
     last_name_attribute: str
+    sign_requests: bool
+    want_encrypted_assertions: bool
     version: int
 
     @property
@@ -63,6 +65,9 @@ class SsoConfig(db.Model):
     metadata_refreshed_at: Mapped[datetime | None]  # the last refresh attempt, successful or not
     metadata_refresh_error: Mapped[str | None] = mapped_column(Text)  # None: the last attempt succeeded
     metadata_refresh_reason: Mapped[str | None] = mapped_column(String(64))
+    # Signed AuthnRequests and encrypted assertions, with the account's SP key pair (models/sp_key.py).
+    sign_requests: Mapped[bool] = mapped_column(default=False)
+    want_encrypted_assertions: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change so per-process caches of SAML settings know to reload.
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

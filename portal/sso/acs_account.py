@@ -37,6 +37,8 @@ class AcsSsoConfig:
     group_attribute: str
     first_name_attribute: str
     last_name_attribute: str
+    sign_requests: bool
+    want_encrypted_assertions: bool
     version: int
     certificates: tuple[AcsCertificate, ...] = ()
 

@@ -32,6 +32,9 @@ class Reason(str, Enum):
     USER_IN_OTHER_ACCOUNT = "user_in_other_account"
     USER_INACTIVE = "user_inactive"
     EMAIL_DOMAIN_OF_OTHER_ACCOUNT = "email_domain_of_other_account"
+    ASSERTION_NOT_ENCRYPTED = "assertion_not_encrypted"
+    ASSERTION_DECRYPTION_FAILED = "assertion_decryption_failed"
+    SP_KEY_UNAVAILABLE = "sp_key_unavailable"
 
     @property
     def code(self) -> str:
@@ -92,6 +95,11 @@ _USER = {
     Reason.USER_INACTIVE: "Your user is deactivated in this account. " + _CONTACT,
     Reason.EMAIL_DOMAIN_OF_OTHER_ACCOUNT: "Your email domain belongs to another account, so no user can be created "
                                           "for you here. " + _CONTACT,
+    Reason.ASSERTION_NOT_ENCRYPTED: "Your identity provider sent your sign-in without the encryption this account "
+                                    "requires. " + _CONTACT,
+    Reason.ASSERTION_DECRYPTION_FAILED: "The sign-in response could not be decrypted. " + _CONTACT,
+    Reason.SP_KEY_UNAVAILABLE: "Single sign-on cannot be used right now because of a configuration problem. "
+                               + _CONTACT,
 }
 
 # Worded from the guide's Troubleshooting list; placeholders are filled with the account's values.
@@ -173,4 +181,18 @@ _FIX = {
                                           "assigned to the right account.",
     Reason.USER_INACTIVE: "Okta sent NameID `{email}`; that user is deactivated. Reactivate the user on the Users page "
                           "if they should have access, or unassign them in Okta.",
+    Reason.ASSERTION_NOT_ENCRYPTED: "“Want encrypted assertions” is on, but the IdP sent the assertion unencrypted. "
+                                    "In Okta: General → SAML Settings → Edit → Show Advanced Settings, set Assertion "
+                                    "Encryption to Encrypted and upload the SP certificate (download it from Account "
+                                    "settings → Security → Single Sign-On) as the Encryption Certificate. Or turn "
+                                    "off “Want encrypted assertions” here.",
+    Reason.ASSERTION_DECRYPTION_FAILED: "The IdP encrypted the assertion ({problem}), but not for one of this "
+                                        "account's SP certificates. Download the current SP certificate from Account "
+                                        "settings → Security → Single Sign-On and upload it in Okta as the Encryption "
+                                        "Certificate (General → SAML Settings → Show Advanced Settings).",
+    Reason.SP_KEY_UNAVAILABLE: "Signed AuthnRequests or encrypted assertions are on, but the account's SP private key "
+                               "cannot be read ({problem}): PORTAL_KEY_ENCRYPTION_KEY or PORTAL_SECRET_KEY differs "
+                               "from the one it was stored under. Restore that key on every server, or run `flask "
+                               "sso-config rotate-sp-key DOMAIN` then `--finish` and upload the new SP certificate to "
+                               "the IdP.",
 }

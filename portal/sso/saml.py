@@ -22,17 +22,29 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from portal.models import Account, SsoConfig
-from portal.sso import saml_speedups
+from portal.sso import saml_speedups, sp_keys
 from portal.sso.reasons import Reason
 from portal.sso.urls import sp_urls
 
 NAMEID_EMAIL = C.NAMEID_EMAIL_ADDRESS
 
 
-def settings_dict(account: Account, config: SsoConfig | None = None, certificates: list[str] | None = None) -> dict:
-    """python3-saml settings for account: strict, SP URLs from BASE_URL, the IdP's active certificates."""
+_WANTED = object()  # settings_dict's default: the SP keys when the account's options need them
+
+
+def settings_dict(account: Account, config: SsoConfig | None = None, certificates: list[str] | None = None,
+                  keys: sp_keys.SpKeyMaterial | None = _WANTED, decrypt_with_next: bool = False) -> dict:
+    """python3-saml settings for account: strict, SP URLs from BASE_URL, the IdP's active certificates,
+    the SP key pair (signed AuthnRequests, encrypted assertions; both certificates during a rotation)."""
     urls = sp_urls(account.domain)
     config = config or account.sso_config
+    if keys is _WANTED:
+        keys = sp_keys.material(account) if _wants_keys(config) else None
+    key_pem = (keys.next_key_pem if decrypt_with_next else keys.key_pem) if keys else None
+    sp_key = {"x509cert": keys.next_cert_pem if decrypt_with_next else keys.cert_pem,
+              "privateKey": key_pem} if key_pem else {}
+    if sp_key and keys.next_cert_pem and not decrypt_with_next:
+        sp_key["x509certNew"] = keys.next_cert_pem  # rollover: SP metadata publishes both certificates
     idp = {}
     if config is not None and config.idp_issuer and config.idp_login_url:
         idp = {
@@ -48,10 +60,12 @@ def settings_dict(account: Account, config: SsoConfig | None = None, certificate
             "entityId": urls.entity_id,
             "assertionConsumerService": {"url": urls.acs_url, "binding": C.BINDING_HTTP_POST},
             "NameIDFormat": NAMEID_EMAIL,
+            **sp_key,
         },
         "idp": idp,
         "security": {
-            "authnRequestsSigned": False,
+            # Without a readable key these stay off here; _settings() then refuses (SP_KEY_UNAVAILABLE) instead.
+            "authnRequestsSigned": bool(sp_key and config is not None and config.sign_requests),
             # The SAML profiles (4.1.3.5) ask for the assertion to be protected by a signature on the
             # Assertion or on the whole Response: Okta, Entra ID and ADFS sign the Assertion, Keycloak
             # the Response by default. python3-saml still refuses a response with neither signed.
@@ -59,7 +73,7 @@ def settings_dict(account: Account, config: SsoConfig | None = None, certificate
             "wantMessagesSigned": False,
             "wantNameId": True,
             "wantNameIdEncrypted": False,
-            "wantAssertionsEncrypted": False,
+            "wantAssertionsEncrypted": bool(sp_key and config is not None and config.want_encrypted_assertions),
             # Okta leaves out the AttributeStatement when no attribute statements are set up.
             "wantAttributeStatement": False,
             "requestedAuthnContext": False,
@@ -72,6 +86,10 @@ def settings_dict(account: Account, config: SsoConfig | None = None, certificate
             "digestAlgorithm": C.SHA256,
         },
     }
+
+
+def _wants_keys(config) -> bool:
+    return bool(config is not None and (config.sign_requests or config.want_encrypted_assertions))
 
 
 def sp_metadata(account: Account) -> str:
@@ -116,6 +134,7 @@ _CODES = {
     VE.RESPONSE_EXPIRED: Reason.EXPIRED,
     VE.ASSERTION_TOO_EARLY: Reason.NOT_YET_VALID,
     VE.WRONG_INRESPONSETO: Reason.REQUEST_UNKNOWN_OR_USED,
+    VE.NO_ENCRYPTED_ASSERTION: Reason.ASSERTION_NOT_ENCRYPTED,
     VE.NO_NAMEID: Reason.NAMEID_NOT_EMAIL,
     VE.EMPTY_NAMEID: Reason.NAMEID_NOT_EMAIL,
     **{code: Reason.SIGNATURE_INVALID for code in _SIGNATURE_CODES},
@@ -178,10 +197,42 @@ def parse_response(account: Account, data: dict) -> OneLogin_Saml2_Response:
     try:
         response = OneLogin_Saml2_Response(settings, base64.b64encode(raw))
     except Exception as exc:  # noqa: BLE001 - the constructor raises many kinds on hostile XML
-        raise Rejected(Reason.MALFORMED_RESPONSE, f"unreadable XML: {exc.__class__.__name__}") from None
+        response = _decrypted(account, raw, exc)
     if response.document.tag != f"{{{C.NS_SAMLP}}}Response":
         raise Rejected(Reason.MALFORMED_RESPONSE, f"root element is {etree.QName(response.document).localname}")
     return response
+
+
+def _decrypted(account: Account, raw: bytes, first: Exception) -> OneLogin_Saml2_Response:
+    """An encrypted response python3-saml could not open with the first key: try each SP key of the account.
+
+    The IdP may encrypt for the next certificate during a rotation, or before "Want encrypted assertions" is on.
+    """
+    unreadable = Rejected(Reason.MALFORMED_RESPONSE, f"unreadable XML: {first.__class__.__name__}")
+    try:
+        document = OneLogin_Saml2_XML.to_etree(raw)
+    except Exception:  # noqa: BLE001 - hostile XML
+        raise unreadable from None
+    if not OneLogin_Saml2_XML.query(document, "/samlp:Response/saml:EncryptedAssertion"):
+        raise unreadable
+    keys = sp_keys.material(account)
+    if keys is None:
+        raise Rejected(Reason.ASSERTION_DECRYPTION_FAILED, "the assertion is encrypted, but this account has no SP "
+                                                           "key pair")
+    slots = [slot for slot, key in ((False, keys.key_pem), (True, keys.next_key_pem)) if key]
+    if not slots:
+        raise Rejected(Reason.SP_KEY_UNAVAILABLE, "no SP private key of this account can be decrypted")
+    for decrypt_with_next in slots:
+        try:
+            return OneLogin_Saml2_Response(_settings(account, keys, decrypt_with_next), base64.b64encode(raw))
+        except Exception:  # noqa: BLE001, S112 - xmlsec refuses a key that does not open it: try the next one
+            continue
+    raise Rejected(Reason.ASSERTION_DECRYPTION_FAILED, "none of the account's SP keys decrypts the assertion")
+
+
+def readable_document(response: OneLogin_Saml2_Response):
+    """The Response element with its assertion decrypted when it came encrypted (for the audit summary)."""
+    return response.decrypted_document if response.encrypted else response.document
 
 
 def in_response_to(response: OneLogin_Saml2_Response) -> str | None:
@@ -284,11 +335,12 @@ def _subject_confirmation_reason(response: OneLogin_Saml2_Response, acs_url: str
 # --- Per-process caches -------------------------------------------------------------------------
 
 SETTINGS_CACHE_SIZE = 1024  # accounts; the least recently used settings object goes first
-_settings_cache: OrderedDict[int, tuple[tuple, dict, OneLogin_Saml2_Settings]] = OrderedDict()
+_settings_cache: OrderedDict[tuple, tuple[tuple, dict, OneLogin_Saml2_Settings]] = OrderedDict()
 _settings_lock = threading.Lock()
 
 
-def _settings(account: Account) -> OneLogin_Saml2_Settings:
+def _settings(account: Account, keys: sp_keys.SpKeyMaterial | None = _WANTED,
+              decrypt_with_next: bool = False) -> OneLogin_Saml2_Settings:
     """The account's python3-saml settings, built once per process for each version of its SSO settings.
 
     SsoConfig.version is bumped on every change of the SSO settings; the settings dict is compared too, so
@@ -296,18 +348,24 @@ def _settings(account: Account) -> OneLogin_Saml2_Settings:
     python3-saml only reads a settings object after building it, so one object serves every thread.
     """
     config = account.sso_config
-    wanted = settings_dict(account, config)
+    if keys is _WANTED:
+        keys = sp_keys.material(account) if _wants_keys(config) else None
+        if _wants_keys(config) and (keys is None or keys.key_pem is None):
+            # Never fall back to unsigned requests or unencrypted assertions the account asked to refuse.
+            raise Rejected(Reason.SP_KEY_UNAVAILABLE, "the account's SP private key is missing or cannot be decrypted")
+    wanted = settings_dict(account, config, keys=keys, decrypt_with_next=decrypt_with_next)
+    slot = (account.id, decrypt_with_next, keys is not None)
     key = (account.id, config.version if config is not None else 0)
     with _settings_lock:
-        hit = _settings_cache.get(account.id)
+        hit = _settings_cache.get(slot)
         if hit is not None and hit[0] == key and hit[1] == wanted:
-            _settings_cache.move_to_end(account.id)
+            _settings_cache.move_to_end(slot)
             return hit[2]
     # python3-saml fills its defaults into the dict it is given: hand it a copy so `wanted` stays comparable.
     settings = OneLogin_Saml2_Settings(copy.deepcopy(wanted))
     with _settings_lock:
-        _settings_cache[account.id] = (key, wanted, settings)
-        _settings_cache.move_to_end(account.id)
+        _settings_cache[slot] = (key, wanted, settings)
+        _settings_cache.move_to_end(slot)
         while len(_settings_cache) > SETTINGS_CACHE_SIZE:
             _settings_cache.popitem(last=False)
     return settings
@@ -318,6 +376,7 @@ def clear_caches() -> None:
     with _settings_lock:
         _settings_cache.clear()
     saml_speedups.clear_caches()
+    sp_keys.clear_cache()
 
 
 def _url_parts(url: str) -> dict:

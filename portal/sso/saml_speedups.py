@@ -13,6 +13,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 
 import xmlsec
@@ -94,6 +95,7 @@ def clear_caches() -> None:
     _xpaths.__dict__.clear()
     with _keys_lock:
         _keys.clear()
+    _private_entries().clear()
 
 
 # --- Clock drift per validation ------------------------------------------------------------------
@@ -247,6 +249,8 @@ class _CachedKeys:
     """
 
     def from_memory(self, data, format, password=None):  # noqa: A002 - xmlsec's own argument name
+        if format == xmlsec.KeyFormat.PEM and isinstance(data, (str, bytes)) and password is None:
+            return _private_entry(data).key  # an SP private key: kept per thread, never shared
         if format != xmlsec.KeyFormat.CERT_PEM or not isinstance(data, (str, bytes)):
             return xmlsec.Key.from_memory(data, format, password)  # only public certificates are kept
         cache_key = (data, int(format), password)
@@ -266,9 +270,89 @@ class _CachedKeys:
         return getattr(xmlsec.Key, name)
 
 
+# --- SP private keys: one keys manager per thread and key ----------------------------------------
+# To decrypt an assertion python3-saml builds a new xmlsec KeysManager holding the SP key, every time. Building
+# one loads OpenSSL's default certificate store: 15-30 ms here, several times the RSA-3072 decryption itself.
+# Each thread keeps the parsed key and its manager for the last few SP keys it used; a manager is only read by
+# decryption (xmlsec duplicates the key it finds into the context), and nothing is shared between threads.
+
+PRIVATE_KEYS_PER_THREAD = 16
+_private = threading.local()
+
+
+@dataclass
+class _PrivateEntry:
+    key: xmlsec.Key
+    manager: xmlsec.KeysManager | None = None
+
+
+def _private_entries() -> OrderedDict:
+    entries = getattr(_private, "entries", None)
+    if entries is None:
+        entries = _private.entries = OrderedDict()
+    return entries
+
+
+def _private_entry(data: str | bytes) -> _PrivateEntry:
+    entries = _private_entries()
+    entry = entries.get(data)
+    if entry is None:
+        entry = entries[data] = _PrivateEntry(xmlsec.Key.from_memory(data, xmlsec.KeyFormat.PEM, None))
+        while len(entries) > PRIVATE_KEYS_PER_THREAD:
+            entries.popitem(last=False)
+    entries.move_to_end(data)
+    return entry
+
+
+class _ReusedKeysManager:
+    """xmlsec.KeysManager as python3-saml's decryption uses it (one SP key added, then an EncryptionContext):
+    the thread's manager for that key. Any other use gets a new manager of its own, as stock."""
+
+    def __init__(self):
+        self._added: list = []
+        self._own = None
+
+    def add_key(self, key) -> None:
+        if self._own is not None:
+            self._own.add_key(key)
+        else:
+            self._added.append(key)
+
+    def resolve(self) -> xmlsec.KeysManager:
+        if self._own is None and len(self._added) == 1:
+            entry = next((e for e in _private_entries().values() if e.key is self._added[0]), None)
+            if entry is not None:
+                if entry.manager is None:
+                    entry.manager = xmlsec.KeysManager()
+                    entry.manager.add_key(entry.key)
+                return entry.manager
+        return self._own_manager()
+
+    def _own_manager(self) -> xmlsec.KeysManager:
+        if self._own is None:
+            self._own = xmlsec.KeysManager()
+            for key in self._added:
+                self._own.add_key(key)
+        return self._own
+
+    def __getattr__(self, name):  # a use beyond decryption: a manager of this object's own, as stock
+        return getattr(self._own_manager(), name)
+
+
+def _context(cls):
+    def build(manager=None):
+        return cls(manager.resolve() if isinstance(manager, _ReusedKeysManager) else manager) if manager is not None \
+            else cls()
+    return build
+
+
 class _XmlsecForPythonSaml:
-    """The xmlsec module, but for Key.from_memory (above); installed only in python3-saml's utils module."""
+    """The xmlsec module, but for Key.from_memory and KeysManager (above); installed only in python3-saml's
+    utils module."""
     Key = _CachedKeys()
+    KeysManager = _ReusedKeysManager
+    EncryptionContext = staticmethod(_context(xmlsec.EncryptionContext))
+    SignatureContext = staticmethod(_context(xmlsec.SignatureContext))
 
     def __getattr__(self, name):
         return getattr(xmlsec, name)

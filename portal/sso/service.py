@@ -88,7 +88,10 @@ def start_login(account: AccountView, next_target: str | None = None, now: datet
         raise SsoError(Reason.SSO_DISABLED, status=409)
     now = now or utcnow()
     target = safe_next_path(next_target) or "/"
-    authn = saml.build_authn_request(account, relay_state=target)
+    try:
+        authn = saml.build_authn_request(account, relay_state=target)
+    except saml.Rejected as exc:  # the SP key a signed AuthnRequest needs cannot be read
+        raise refuse(account, exc.reason, status=409, problem=exc.problem) from None
     # Expired rows are useless; sweeping them here keeps both stores small without a cron job.
     db.session.execute(delete(PendingAuthnRequest).where(PendingAuthnRequest.expires_at < now))
     db.session.execute(delete(SeenAssertion).where(SeenAssertion.expires_at < now))
@@ -140,7 +143,7 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         if not sso_ready(account):
             raise _Refused(Reason.SSO_DISABLED) from None
         raise _Refused(exc.reason, problem=exc.problem) from None
-    attempt.sent = summarize(response.document)
+    attempt.sent = summarize(saml.readable_document(response))
     attempt.request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
     # With SSO on, the pending request is read and used up in one statement once the response passed every

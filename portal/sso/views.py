@@ -31,7 +31,9 @@ def start(domain):
                                reference=reference), 400
     try:
         authn = service.start_login(account, request.args.get("next"))
-    except service.SsoError:
+    except service.SsoError as exc:
+        if exc.reason is not Reason.SSO_DISABLED:  # e.g. the SP key cannot be read: audited, keep the event
+            return _failed(account, exc)
         return render_template("sso/unavailable.html", account=account), 409
     db.session.commit()
     response = binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))

@@ -12,7 +12,7 @@ from portal.accounts.service import get_account
 from portal.cli import PortalGroup, echo, run
 from portal.models import iso
 from portal.errors import ServiceError
-from portal.sso import saml
+from portal.sso import saml, sp_keys
 from portal.sso.setup import attributes, metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import MAX_CERTIFICATE_BYTES
@@ -44,6 +44,10 @@ def describe(account) -> dict:
         "auto_create_users": config.auto_create_users, "auto_create_groups": config.auto_create_groups,
         "group_filter": config.group_filter, "split_group_values": config.split_group_values,
         "require_sso": config.require_sso, "attribute_mapping": attributes.describe(config),
+        "sign_requests": config.sign_requests, "want_encrypted_assertions": config.want_encrypted_assertions,
+        "sp_certificates": [{"state": k.state, "sha256_fingerprint": k.sha256_fingerprint,
+                             "not_before": iso(k.not_before), "not_after": iso(k.not_after)}
+                            for _, k in sorted(sp_keys.keys(account).items())],
         "version": config.version, "missing_for_enable": service.missing_for_enable(account),
         "certificates": [{"subject": c.subject, "issuer": c.issuer, "serial": c.serial,
                           "sha256_fingerprint": c.sha256_fingerprint, "sha1_fingerprint": c.sha1_fingerprint,
@@ -69,7 +73,7 @@ def show(domain, as_json):
         return
     for key in ("domain", "enabled", "sp_entity_id", "acs_url", "sp_initiation_url", "sp_metadata_url",
                 "idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
-                "split_group_values", "require_sso"):
+                "split_group_values", "require_sso", "sign_requests", "want_encrypted_assertions"):
         value = data[key]
         echo(f"{key + ':':<21} {'-' if value in (None, '') else value}")
     for key, value in data["attribute_mapping"].items():
@@ -85,6 +89,8 @@ def show(domain, as_json):
     for item in data["email_domains"]:
         echo(f"  - {item['domain']}  {'verified' if item['verified'] else 'not verified'}  "
              f"TXT {item['domain']} \"{item['record']}\"")
+    for cert in data["sp_certificates"]:
+        echo(f"SP certificate ({cert['state']}): {cert['sha256_fingerprint']}  valid to {cert['not_after']}")
 
 
 @sso_config_cli.command("verify-domain")
@@ -128,14 +134,20 @@ def verify_domain(domain, email_domain):
 @click.option("--group-attribute", metavar="NAME", help="The attribute holding the groups (after the preset).")
 @click.option("--first-name-attribute", metavar="NAME", help="The attribute holding the first name.")
 @click.option("--last-name-attribute", metavar="NAME", help="The attribute holding the last name.")
+@click.option("--sign-requests/--no-sign-requests", "sign_requests", default=None,
+              help="Sign AuthnRequests with the account's SP key (generated when first needed).")
+@click.option("--want-encrypted-assertions/--no-want-encrypted-assertions", "want_encrypted_assertions",
+              default=None, help="Refuse assertions not encrypted for the account's SP certificate.")
 def set_(domain, idp_login_url, idp_issuer, idp_cert, add_certs, remove_certs, auto_create_users,
          auto_create_groups, group_filter, split_group_values, enabled, require_sso, attribute_preset,
-         group_attribute, first_name_attribute, last_name_attribute, idp_metadata_url=None):
+         group_attribute, first_name_attribute, last_name_attribute, sign_requests, want_encrypted_assertions,
+         idp_metadata_url=None):
     """Change the SSO settings of an account."""
     change = service.SettingsChange(
         idp_login_url=idp_login_url, idp_issuer=idp_issuer, auto_create_users=auto_create_users,
         auto_create_groups=auto_create_groups, group_filter=group_filter, split_group_values=split_group_values,
-        enabled=enabled, require_sso=require_sso,
+        enabled=enabled, require_sso=require_sso, sign_requests=sign_requests,
+        want_encrypted_assertions=want_encrypted_assertions,
         replace_certificates=[_read(idp_cert, MAX_CERTIFICATE_BYTES)] if idp_cert else None,
         add_certificates=[_read(p, MAX_CERTIFICATE_BYTES) for p in add_certs],
         remove_fingerprints=list(remove_certs))
@@ -168,6 +180,35 @@ def sp_metadata(domain):
     echo(run(lambda: saml.sp_metadata(get_account(domain))))
 
 
+@sso_config_cli.command("rotate-sp-key")
+@click.argument("domain")
+@click.option("--finish", is_flag=True, help="Drop the old SP key: the new one becomes the only one.")
+def rotate_sp_key(domain, finish):
+    """Generate the account's next SP key (both certificates in SP metadata), or --finish the rotation."""
+    def rotate():
+        account = get_account(domain)
+        return sp_keys.finish_rotation(account) if finish else sp_keys.rotate(account)
+    row = run(rotate)
+    verb = "is now the only SP certificate" if finish else f"generated ({row.state})"
+    echo(f"SP certificate {row.sha256_fingerprint} {verb}, valid to {row.not_after:%Y-%m-%d}.")
+    if not finish and row.state == "next":
+        echo("Both certificates are in the SP metadata now. Give the IdP the new one (Okta: Encryption "
+             "Certificate), then run: flask sso-config rotate-sp-key " + domain + " --finish")
+
+
+@sso_config_cli.command("sp-certificate")
+@click.argument("domain")
+@click.option("--next", "following", is_flag=True, help="The next certificate of a rotation under way.")
+def sp_certificate(domain, following):
+    """Print the account's SP certificate (PEM), e.g. for Okta's Encryption Certificate upload."""
+    found = run(lambda: sp_keys.keys(get_account(domain)))
+    row = found.get("next" if following else "current")
+    if row is None:
+        raise click.ClickException("No such SP certificate: turn on --sign-requests or --want-encrypted-assertions, "
+                                   "or run rotate-sp-key.")
+    echo(row.cert_pem.rstrip("\n"))
+
+
 @sso_config_cli.command("check")
 @click.argument("domain")
 def check(domain):
@@ -191,6 +232,8 @@ def check(domain):
                    f"certificate(s), next expiry {until:%Y-%m-%d}.")
     else:
         echo(f"OK: {account.domain}: SSO disabled, {len(certificates)} certificate(s).")
+    for state, key in sorted(sp_keys.keys(account).items()):
+        echo(f"OK: SP certificate ({state}) {key.sha256_fingerprint} valid to {key.not_after:%Y-%m-%d}.")
 
 
 def _report(domain: str, outcome: service.Outcome) -> None:

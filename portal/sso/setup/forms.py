@@ -106,3 +106,18 @@ class AttributeMappingForm(FlaskForm):
     first_name_attribute = StringField("First name attribute", validators=[Length(max=1000)])
     last_name_attribute = StringField("Last name attribute", validators=[Length(max=1000)])
     save_names = SubmitField("Save attribute names")
+
+
+class SpKeyOptionsForm(FlaskForm):
+    """Signed AuthnRequests and encrypted assertions (the SP key pair is generated when first needed)."""
+    sign_requests = BooleanField("Sign AuthnRequests",
+                                 description="The portal signs each AuthnRequest with its SP key (Okta: “Signed "
+                                             "Requests”, with the SP certificate as Signature Certificate).")
+    want_encrypted_assertions = BooleanField(
+        "Want encrypted assertions",
+        description="Refuse assertions not encrypted for the SP certificate (Okta: Assertion Encryption "
+                    "“Encrypted”, with the SP certificate as Encryption Certificate).")
+
+
+class SpKeyCreateForm(FlaskForm):
+    """Only the CSRF token: generates the SP key pair so its certificate can go to the IdP first."""

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Account, IdpCertificate, SsoConfig, SsoTestResult, User, domain_problem, utcnow
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE, CertificateError, CertificateInfo, \
     normalise_fingerprint, parse_certificate, stored_key_problem
+from portal.sso import sp_keys
 from portal.sso.setup.metadata import parse_idp_metadata
 
 MAX_ACTIVE_CERTIFICATES = 5  # rotation needs two; five leaves room for several IdP applications
@@ -32,9 +33,11 @@ LABELS = {
     "split_group_values": "Split comma- or semicolon-separated group values",
     "enabled": "SSO enabled",
     "require_sso": "Require SSO",
+    "sign_requests": "Sign AuthnRequests",
+    "want_encrypted_assertions": "Want encrypted assertions",
 }
 SCALARS = ("idp_login_url", "idp_issuer", "auto_create_users", "auto_create_groups", "group_filter",
-           "split_group_values", "enabled", "require_sso")
+           "split_group_values", "enabled", "require_sso", "sign_requests", "want_encrypted_assertions")
 
 
 class SettingsError(FieldErrors):
@@ -54,6 +57,8 @@ class SettingsChange:
     split_group_values: bool | None = None
     enabled: bool | None = None
     require_sso: bool | None = None
+    sign_requests: bool | None = None
+    want_encrypted_assertions: bool | None = None
     replace_certificates: list[str | bytes] | None = None
     add_certificates: list[str | bytes] = field(default_factory=list)
     remove_fingerprints: list[str] = field(default_factory=list)
@@ -157,6 +162,8 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
             setattr(config, name, new)
             outcome.changes[name] = (old, new)
     _apply_certificates(account, new_certs, removals, change.replace_certificates is not None, outcome, actor)
+    if config.sign_requests or config.want_encrypted_assertions:
+        sp_keys.ensure(account, actor=actor, now=now)  # either option needs the account's SP key pair
     db.session.flush()
     if config.enabled:
         missing = missing_for_enable(account, now)
@@ -253,7 +260,7 @@ def health(account: Account, now: datetime | None = None) -> list[str]:
                 check(getattr(config, name))
             except SettingsError as exc:
                 problems.append(f"{LABELS[name]}: {exc.errors[name]}")
-    return problems + expiry_warnings(account, now)
+    return problems + expiry_warnings(account, now) + sp_keys.problems(account, now)
 
 
 def _validated(change: SettingsChange, errors: dict[str, str]) -> tuple[dict, dict]:

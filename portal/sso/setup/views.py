@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts import domains, email_domains
@@ -12,14 +12,15 @@ from portal.extensions import db
 from portal.models import EmailDomain, IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
-from portal.sso import binding, trial
+from portal.sso import binding, sp_keys, trial
 from portal.sso.setup import attributes, diagnostics
 from portal.sso.setup import metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, CertificateRemoveForm, DomainForm,
                                     EmailDomainCheckForm, MetadataImportForm, MetadataRefreshForm, MetadataUrlForm,
-                                    RequireSsoForm, SsoSettingsForm, TestSsoForm, uploaded)
+                                    RequireSsoForm, SpKeyCreateForm, SpKeyOptionsForm, SsoSettingsForm, TestSsoForm,
+                                    uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.setup.metadata_cli import refresh_and_record
 from portal.sso.urls import sp_urls
@@ -213,6 +214,7 @@ def _page(account, **forms):
     forms.setdefault("mapping_form", AttributeMappingForm(formdata=None, obj=config,
                                                           attribute_preset=attributes.preset_of(config)))
     forms["mapping_preset"] = attributes.PRESETS.get(attributes.preset_of(config))
+    forms.setdefault("sp_key_form", SpKeyOptionsForm(formdata=None, obj=config))
     return render_template(
         "sso_setup/settings.html", account=account, config=config, urls=sp_urls(account.domain),
         certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),
@@ -223,7 +225,8 @@ def _page(account, **forms):
         break_glass_logins=diagnostics.break_glass_logins(account),
         configured_fingerprints={c.sha256_fingerprint for c in config.certificates},
         email_domain_rows=listed, email_domain_check_form=EmailDomainCheckForm(),
-        metadata_refresh_form=MetadataRefreshForm(), pending_removal=metadata_url.pending_removal(account), **forms)
+        metadata_refresh_form=MetadataRefreshForm(), pending_removal=metadata_url.pending_removal(account),
+        sp_keys=sp_keys.keys(account), sp_key_create_form=SpKeyCreateForm(), **forms)
 
 
 @bp.post("/test")
@@ -257,3 +260,41 @@ def test_result(reference: str):
     return render_template("sso_setup/test_result.html", account=account, config=config,
                            result=diagnostics.attempt(event), test_form=TestSsoForm(),
                            configured_fingerprints={c.sha256_fingerprint for c in config.certificates})
+
+
+@bp.post("/sp-keys")
+@require_permission(MANAGE_SSO)
+def sp_key_options():
+    """Save Sign AuthnRequests / Want encrypted assertions (either generates the SP key pair when missing)."""
+    account = current_user.account
+    form = SpKeyOptionsForm()
+    if form.validate_on_submit():
+        change = service.SettingsChange(sign_requests=form.sign_requests.data,
+                                        want_encrypted_assertions=form.want_encrypted_assertions.data)
+        if _save(lambda: service.apply(account, change, actor=_actor()), form, "want_encrypted_assertions"):
+            return redirect(url_for("sso_setup.settings") + "#sp-keys")
+    return _page(account, sp_key_form=form)
+
+
+@bp.post("/sp-keys/create")
+@require_permission(MANAGE_SSO)
+def sp_key_create():
+    """Generate the SP key pair without turning anything on, so the IdP can get its certificate first."""
+    if SpKeyCreateForm().validate_on_submit():
+        sp_keys.ensure(current_user.account, actor=_actor())
+        db.session.commit()
+        flash("SP certificate created. Download it and upload it to the IdP.", "success")
+    return redirect(url_for("sso_setup.settings") + "#sp-keys")
+
+
+@bp.get("/sp-certificate/<state>")
+@require_permission(MANAGE_SSO)
+def sp_certificate(state: str):
+    """The account's SP certificate (current or next) as a PEM file, for Okta's certificate uploads."""
+    account = current_user.account
+    row = sp_keys.keys(account).get(state)
+    if row is None:
+        abort(404)
+    suffix = "" if state == "current" else "-next"
+    return Response(row.cert_pem, mimetype="application/x-pem-file", headers={
+        "Content-Disposition": f'attachment; filename="{account.domain}-sp{suffix}.pem"'})
