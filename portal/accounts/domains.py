@@ -58,11 +58,7 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
     domain = normalise_domain(value)
     if domain == account.domain:
         return []
-    problem = domain_problem(domain) or held_problem(domain, account.id, now)
-    if problem:
-        raise FieldErrors({"domain": problem})
-    if Account.domain_taken(domain, except_id=account.id):
-        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."})
+    check_domain_change(account, domain, now)
     old = account.domain
     config = db.session.get(SsoConfig, account.id)
     try:
@@ -84,6 +80,24 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
             f"Single sign on URL to {urls.acs_url} and Audience URI (SP Entity ID) to {urls.entity_id}."]
 
 
+def check_domain_change(account: Account, value: str, now: datetime | None = None) -> None:
+    """Raise FieldErrors when account may not take value as its custom domain; writes nothing."""
+    domain = normalise_domain(value)
+    if domain == account.domain:
+        return
+    problem = domain_problem(domain) or held_problem(domain, account.id, now)
+    if problem:
+        raise FieldErrors({"domain": problem})
+    if Account.domain_taken(domain, except_id=account.id):
+        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."})
+
+
+def check_claimed_email_domains(account: Account, values: list[str]) -> None:
+    """Raise FieldErrors when account may not claim one of values; writes nothing."""
+    for domain in sorted({v.strip().lower().lstrip("@") for v in values if v and v.strip()}):
+        _check_email_domain(account, domain)
+
+
 def claimed_email_domains(account: Account) -> list[str]:
     """The email domains /login/sso sends to this account, sorted."""
     return list(db.session.scalars(select(ClaimedEmailDomain.email_domain)
@@ -94,8 +108,7 @@ def claimed_email_domains(account: Account) -> list[str]:
 def set_claimed_email_domains(account: Account, values: list[str], actor=None) -> bool:
     """Make the claimed email domains exactly values; returns whether anything changed (caller commits)."""
     wanted = sorted({v.strip().lower().lstrip("@") for v in values if v and v.strip()})
-    for domain in wanted:
-        _check_email_domain(account, domain)
+    check_claimed_email_domains(account, wanted)
     old = claimed_email_domains(account)
     if old == wanted:
         return False

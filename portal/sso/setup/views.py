@@ -76,25 +76,29 @@ def _domain(account):
             return _back("domain")
         if not form.domain.errors and form.email_domains.errors and form.domain.data.strip().lower() != account.domain:
             # All or nothing: say so, or the admin would think the new custom domain was kept.
-            refusals.append(f"The custom domain was not changed either: it stays '{account.domain}' until both "
+            refusals.append(f"The custom domain was not changed either: it stays “{account.domain}” until both "
                             "fields are accepted.")
     return _refused(account, "domain", refusals, domain_form=form)
 
 
 def _change_domains(account, form: DomainForm) -> service.Outcome:
-    """Both parts of the domain form, checked together so that both fields' errors are shown at once."""
+    """Both parts of the domain form: both checked before either is written, so both errors show at once.
+
+    Checking first also keeps the form all-or-nothing on SQLite, whose savepoints (in change_domain)
+    commit when no transaction is open yet.
+    """
+    email_domains = (form.email_domains.data or "").splitlines()
     errors: dict[str, str] = {}
-    warnings: list[str] = []
-    try:
-        warnings = domains.change_domain(account, form.domain.data, actor=_actor())
-    except FieldErrors as exc:
-        errors.update(exc.errors)
-    try:
-        domains.set_claimed_email_domains(account, (form.email_domains.data or "").splitlines(), actor=_actor())
-    except FieldErrors as exc:
-        errors.update(exc.errors)
+    for check in (lambda: domains.check_domain_change(account, form.domain.data),
+                  lambda: domains.check_claimed_email_domains(account, email_domains)):
+        try:
+            check()
+        except FieldErrors as exc:
+            errors.update(exc.errors)
     if errors:
         raise FieldErrors(errors)
+    warnings = domains.change_domain(account, form.domain.data, actor=_actor())
+    domains.set_claimed_email_domains(account, email_domains, actor=_actor())
     return service.Outcome(changes={"domain": ()}, warnings=warnings)
 
 
