@@ -238,3 +238,24 @@ def test_settings_page_links_the_last_test(run):
     reference = response.headers["Location"].rsplit("/", 1)[-1]
     page = run.client.get(SETTINGS).get_data(as_text=True)
     assert 'id="step-4"' in page and f"{SETTINGS}/test/{reference}" in page
+
+
+def test_passing_test_offers_the_enable_button(run, disabled_account):
+    page = run.result(run.run())
+    assert "Test SSO passed, but SSO is disabled" in page
+    form = page[page.index('<div class="banner" id="enable">'):]
+    form = form[:form.index("</form>")]
+    assert f'action="{SETTINGS}"' in form and 'name="section" value="enable"' in form
+    assert 'name="enabled" value="y"' in form and ">Enable SSO</button>" in form
+    response = run.client.post(SETTINGS, data={"csrf_token": csrf_token(run.client, SETTINGS), "section": "enable",
+                                               "enabled": "y"})
+    assert response.status_code == 302 and response.headers["Location"] == f"{SETTINGS}#step-5"
+    db.session.expire_all()
+    assert disabled_account.sso_config.enabled
+    page = run.client.get(SETTINGS).get_data(as_text=True)
+    assert "SSO is enabled: people can log in with SSO now." in page
+
+
+def test_failing_test_offers_no_enable_button(run):
+    page = run.result(run.run(audience="https://portal.test/login/saml/acme-old"))
+    assert ">Enable SSO</button>" not in page
