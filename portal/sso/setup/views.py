@@ -41,14 +41,16 @@ def settings():
     return handler(account)
 
 
-@bp.route("/<any(domain, certificates, metadata, 'require-sso'):old>", methods=["GET", "POST"])
+@bp.route("/domain", methods=["GET", "POST"], defaults={"old": "domain"})
+@bp.route("/certificates", methods=["GET", "POST"], defaults={"old": "certificates"})
+@bp.route("/metadata", methods=["GET", "POST"], defaults={"old": "metadata"})
+@bp.route("/require-sso", methods=["GET", "POST"], defaults={"old": "require-sso"})
 @require_permission(MANAGE_SSO)
 def old_section(old: str):
     """The sections' former URLs: a post is re-sent to the page (307 keeps its body), a GET shows the page."""
-    section = old.replace("-", "_")
     if request.method == "POST":
-        return redirect(url_for("sso_setup.settings", section=section), 307)
-    return _back(section)
+        return redirect(url_for("sso_setup.settings", section=old.replace("-", "_")), 307)
+    return _page(current_user.account)
 
 
 def _idp(account):
@@ -166,7 +168,7 @@ def _actor():
 
 
 def _back(section: str):
-    """After a save (or a reload of an old URL): the page, scrolled to the section that shows the message."""
+    """After a save: the page, scrolled to the section that shows the message."""
     return redirect(url_for("sso_setup.settings") + "#" + ANCHORS[section])
 
 
