@@ -56,7 +56,10 @@ def test_daily_counts_and_reasons(account, history):
 def test_one_query_per_page_view(app, account, history):
     assert account.id  # loaded before counting: the page has its account already
     statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - before_cursor_execute(conn, cursor, statement, ...)
+
+    def listener(_conn, _cursor, statement, *_rest):
+        statements.append(statement)
+
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         activity.daily_logins(account, NOW)
@@ -135,7 +138,7 @@ def test_fix_text_shows_code_as_code_and_links_the_users_page(app):
         html = str(fix_html(fix))
     assert "`" not in html
     assert '<a href="/admin/users">the Users page</a>' in html
-    assert "<code>a</code>" not in html or "b@acme.test" in html  # a stray backtick is dropped, not a tag
+    assert "<code>a</code>b@acme.test, but" in html  # the unpaired backtick left over is dropped
     with app.test_request_context():
         assert str(fix_html("Set `<b>x</b>` now")) == "Set <code>&lt;b&gt;x&lt;/b&gt;</code> now"  # escaped
 
