@@ -18,6 +18,7 @@ from portal.scim.timing import ServerTiming
 from portal.config import ConfigError
 from portal.sso import setup as sso_setup
 from portal.sso.setup import cli as sso_cli
+from portal.sso.setup import fixes
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.models import iso
 from portal.permissions import current_permissions
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["current_permissions"] = current_permissions
     app.jinja_env.filters["iso"] = iso  # ISO 8601 UTC for <time datetime>, the one time format
     app.jinja_env.filters["device"] = sessions.device
+    app.jinja_env.filters["fix_text"] = fixes.fix_html  # fix texts: `code` as <code>, pages they name linked
     app.jinja_env.globals["url_rules"] = app.view_functions  # navigation shows only pages that exist
     return app
 

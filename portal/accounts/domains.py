@@ -48,11 +48,7 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
     domain = normalise_domain(value)
     if domain == account.domain:
         return []
-    problem = domain_problem(domain) or held_problem(domain, account.id, now)
-    if problem:
-        raise FieldErrors({"domain": problem})
-    if Account.domain_taken(domain, except_id=account.id):
-        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."})
+    check_domain_change(account, domain, now)
     old = account.domain
     config = db.session.get(SsoConfig, account.id)
     try:
@@ -72,3 +68,16 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
     urls = sp_urls(domain)
     return [f"SSO is enabled: your SP values changed. Update your IdP now or SSO logins will fail — in Okta set "
             f"Single sign on URL to {urls.acs_url} and Audience URI (SP Entity ID) to {urls.entity_id}."]
+
+
+def check_domain_change(account: Account, value: str, now: datetime | None = None) -> None:
+    """Raise FieldErrors when account may not take value as its custom domain; writes nothing."""
+    domain = normalise_domain(value)
+    if domain == account.domain:
+        return
+    problem = domain_problem(domain) or held_problem(domain, account.id, now)
+    if problem:
+        raise FieldErrors({"domain": problem})
+    if Account.domain_taken(domain, except_id=account.id):
+        raise FieldErrors({"domain": f"The custom domain '{domain}' is already used by another account."})
+

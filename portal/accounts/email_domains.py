@@ -61,6 +61,12 @@ def route_account_id(email_domain: str) -> int | None:
     return EmailDomain.verified_owner(normalise(email_domain))
 
 
+def check_domains(values: list[str]) -> None:
+    """Raise FieldErrors when one of values may not be listed; writes nothing."""
+    for domain in sorted({normalise(v) for v in values if normalise(v)}):
+        _check_listable(domain)
+
+
 def set_domains(account: Account, values: list[str], actor=None) -> bool:
     """Make the listed email domains exactly values, keeping the token and state of those kept (caller commits)."""
     wanted = sorted({normalise(v) for v in values if normalise(v)})

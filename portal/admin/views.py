@@ -57,13 +57,24 @@ def teams_page():
     account = current_user.account
     return render_template("admin/teams.html", teams=teams.list_teams(account), form=form,
                            member_count=teams.member_count, sso_config=account.sso_config), \
-        400 if form.errors else 200
+        422 if form.errors else 200
 
 
-@bp.get("/teams/<int:team_id>")
+@bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def team(team_id):
+    """The team page; its forms post here with a hidden section field, so a refusal re-renders at this URL."""
+    if request.method == "POST":
+        return _section({"rename": rename_team, "member": add_member, "role": grant_team_role}, team_id=team_id)
     return _team_page(get_owned_or_404(Team, team_id))
+
+
+def _section(handlers: dict[str, Callable], **ids):
+    """Run the form handler named by the posted section field (an unknown one is a bad request)."""
+    handler = handlers.get(request.form.get("section", ""))
+    if handler is None:
+        abort(400)
+    return handler(**ids)
 
 
 def _team_page(team: Team, status: int = 200, **forms):
@@ -84,9 +95,9 @@ def rename_team(team_id):
     form = TeamForm(prefix="rename")
     if form.validate_on_submit() and apply(
             lambda: teams.rename_team(current_user.account, team, form.name.data, actor=_actor()), form.name):
-        flash(f"Renamed the team to '{team.name}'.", "success")
-        return redirect(url_for("admin.team", team_id=team.id))
-    return _team_page(team, 400, rename_form=form)
+        flash(f"Renamed the team to '{team.name}'.", "success:rename")
+        return redirect(url_for("admin.team", team_id=team.id) + "#rename")
+    return _team_page(team, 422, rename_form=form)
 
 
 @bp.post("/teams/<int:team_id>/delete")
@@ -108,9 +119,9 @@ def add_member(team_id):
     form = MemberForm(prefix="member")
     if form.validate_on_submit() and apply(
             lambda: teams.add_member(current_user.account, team, form.email.data, actor=_actor()), form.email):
-        flash(f"Added {form.email.data.strip().lower()} to '{team.name}'.", "success")
-        return redirect(url_for("admin.team", team_id=team.id))
-    return _team_page(team, 400, member_form=form)
+        flash(f"Added {form.email.data.strip().lower()} to '{team.name}'.", "success:members")
+        return redirect(url_for("admin.team", team_id=team.id) + "#members")
+    return _team_page(team, 422, member_form=form)
 
 
 @bp.post("/teams/<int:team_id>/members/<int:user_id>/remove")
@@ -129,7 +140,7 @@ def remove_member(team_id, user_id):
 def grant_team_role(team_id):
     team = get_owned_or_404(Team, team_id)
     return _grant_role(teams, team, f"'{team.name}'", "; its members have it now", _team_page,
-                       url_for("admin.team", team_id=team.id))
+                       url_for("admin.team", team_id=team.id) + "#roles")
 
 
 @bp.post("/teams/<int:team_id>/roles/<int:role_id>/revoke")
@@ -147,9 +158,12 @@ def users_page():
     return render_template("admin/users.html", users=users.list_users(current_user.account))
 
 
-@bp.get("/users/<int:user_id>")
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def user(user_id):
+    """The user page; its role form posts here (section field), so a refusal re-renders at this URL."""
+    if request.method == "POST":
+        return _section({"role": grant_user_role}, user_id=user_id)
     return _user_page(get_owned_or_404(User, user_id))
 
 
@@ -165,7 +179,7 @@ def _user_page(user: User, status: int = 200, role_form: RoleForm | None = None)
 @require_permission(MANAGE_USERS)
 def grant_user_role(user_id):
     user = get_owned_or_404(User, user_id)
-    return _grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id))
+    return _grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id) + "#roles")
 
 
 @bp.post("/users/<int:user_id>/roles/<int:role_id>/revoke")
@@ -229,9 +243,9 @@ def _grant_role(service, holder: Team | User, label: str, note: str, page: Calla
     form = RoleForm(prefix="role").with_roles(roles.list_roles(), holder.roles)
     if form.validate_on_submit() and apply(
             lambda: service.grant_role(current_user.account, holder, form.role.data, actor=_actor()), form.role):
-        flash(f"Granted {form.role.data} to {label}{note}.", "success")
+        flash(f"Granted {form.role.data} to {label}{note}.", "success:roles")
         return redirect(back)
-    return page(holder, 400, role_form=form)
+    return page(holder, 422, role_form=form)
 
 
 def _revoke_role(service, holder: Team | User, role_id: int, label: str, back: str):

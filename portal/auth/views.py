@@ -73,9 +73,14 @@ def dashboard():
                            labels=PERMISSIONS, teams=current_user.teams)
 
 
-@bp.get("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account_page():
+    """Your account; the password form posts here (section field), so a refusal re-renders at this URL."""
+    if request.method == "POST":
+        if request.form.get("section") != "password":
+            abort(400)
+        return change_password()
     return _account_page()
 
 
@@ -101,8 +106,8 @@ def change_password():
             form.current_password.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Password changed. {_signed_out(ended)} on your other devices.", "success")
-            return redirect(url_for("auth.account_page"))
+            flash(f"Password changed. {_signed_out(ended)} on your other devices.", "success:password")
+            return redirect(url_for("auth.account_page") + "#password")
     return _account_page(form, 422)
 
 

@@ -160,16 +160,17 @@ _FIX = {
                              "cookie. A user who opens the SSO link in one browser and finishes in another only needs "
                              "to start again; otherwise someone tried to sign a person into another account's session "
                              "(login CSRF) and the portal refused it.",
-    Reason.NAMEID_NOT_EMAIL: "Okta sent NameID `{received_nameid}` in format `{received_nameid_format}`: "
-                             "{nameid_problem}. The portal needs a plain ASCII email address in format "
-                             "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`. In the Okta application set "
-                             "Name ID format to EmailAddress and Application username to Email. Addresses with "
-                             "non-ASCII letters are refused on purpose: look-alikes such as the Kelvin sign (K), "
-                             "full-width letters or Cyrillic letters that look Latin could otherwise pose as another "
-                             "user; correct the user's email in the IdP to plain ASCII.",
+    Reason.NAMEID_NOT_EMAIL: "The NameID Okta sent, `{received_nameid}` (format `{received_nameid_format}`), was "
+                             "refused: {nameid_problem}. The NameID must be the user's email address in plain ASCII, "
+                             "sent with Name ID format EmailAddress "
+                             "(`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`). In the Okta application "
+                             "set Name ID format to EmailAddress and Application username to Email; if it already "
+                             "is, correct the user's email in Okta to plain ASCII. Look-alike letters (the Kelvin "
+                             "sign K, full-width or Cyrillic letters) are refused on purpose, so that nobody can pose "
+                             "as another user.",
     Reason.USER_NOT_FOUND: "Okta sent NameID `{email}`, but no user of this account has that email and Auto-create "
-                           "users is off. Create the user with an email matching the NameID, or enable Auto-create "
-                           "users.",
+                           "users is off. Create the user on the Users page with exactly this email, or turn on "
+                           "Auto-create users (Single Sign-On, step 3).",
     Reason.USER_IN_OTHER_ACCOUNT: "Okta sent NameID `{email}`, which belongs to a user of another account; one "
                                   "email lives in one account only. Check that users are assigned to the right Okta "
                                   "application.",

@@ -18,8 +18,8 @@ PAGE = "/settings/security/sso"
 
 
 def rename(client, domain: str):
-    return client.post(f"{PAGE}/domain", data={"csrf_token": csrf_token(client, PAGE), "domain": domain,
-                                               "email_domains": ""})
+    return client.post(PAGE, data={"csrf_token": csrf_token(client, PAGE), "section": "domain", "domain": domain,
+                                   "email_domains": ""})
 
 
 def create(runner, domain: str):

@@ -117,4 +117,5 @@ def test_failed_sso_event_shows_its_fix_in_plain_text(admin_client, account):
                  fix="Okta sent Audience `https://x/old`; the SP Entity ID is `https://x/new`. Make them match exactly.")
     db.session.commit()
     page = admin_client.get("/admin/audit?type=sso.login").get_data(as_text=True)
-    assert '<p class="fix">Okta sent Audience `https://x/old`; the SP Entity ID is `https://x/new`.' in page
+    assert ('<p class="fix">Okta sent Audience <code>https://x/old</code>; the SP Entity ID is '
+            '<code>https://x/new</code>.') in page  # code as code, no literal backticks

@@ -32,9 +32,9 @@ def test_create_team_errors_next_to_field(admin_client, account):
     make_team(account, "Ops")
     token = csrf_token(admin_client, "/admin/teams")
     blank = admin_client.post("/admin/teams", data={"csrf_token": token, "name": "  "})
-    assert blank.status_code == 400 and 'class="field-error"' in blank.get_data(as_text=True)
+    assert blank.status_code == 422 and 'class="field-error"' in blank.get_data(as_text=True)
     dup = admin_client.post("/admin/teams", data={"csrf_token": token, "name": "OPS"})
-    assert dup.status_code == 400 and "already has a team named" in dup.get_data(as_text=True)
+    assert dup.status_code == 422 and "already has a team named" in dup.get_data(as_text=True)
 
 
 def test_forms_need_csrf(admin_client, account, member):
@@ -91,7 +91,7 @@ def test_add_and_remove_manual_member(admin_client, account, member):
     assert [m.source for m in db.session.get(Team, team.id).memberships] == ["manual"]
     unknown = admin_client.post(f"/admin/teams/{team.id}/members",
                                 data={"csrf_token": token, "member-email": "nobody@acme.test"})
-    assert unknown.status_code == 400 and "No user nobody@acme.test" in unknown.get_data(as_text=True)
+    assert unknown.status_code == 422 and "No user nobody@acme.test" in unknown.get_data(as_text=True)
     assert admin_client.post(f"/admin/teams/{team.id}/members/{member.id}/remove",
                              data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
@@ -214,5 +214,5 @@ def test_rename_refused_keeps_name(admin_client, account):
     team_id = make_team(account, "Platform").id
     token = csrf_token(admin_client, f"/admin/teams/{team_id}")
     response = admin_client.post(f"/admin/teams/{team_id}/rename", data={"csrf_token": token, "rename-name": "ops"})
-    assert response.status_code == 400 and "already has a team named &#39;Ops&#39;" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "already has a team named &#39;Ops&#39;" in response.get_data(as_text=True)
     assert db.session.get(Team, team_id).name == "Platform"

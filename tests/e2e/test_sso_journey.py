@@ -98,8 +98,7 @@ def test_sso_journey(portal_server, idp_server, contexts):
     admin.get_by_role("button", name="Save SSO settings").click()
     shot(admin, "01-settings-saved")
     assert "SHA-256" in admin.inner_text("main")
-    admin.get_by_label("SSO enabled").check()
-    admin.get_by_role("button", name="Save SSO settings").click()
+    admin.get_by_role("button", name="Enable SSO").click()  # step 5
     assert "Enabled" in admin.inner_text("h1")
     admin.get_by_role("button", name="Log out").click()
 
@@ -138,8 +137,9 @@ def test_sso_journey(portal_server, idp_server, contexts):
     diagnostics = admin.text_content("main")
     shot(admin, "05-diagnostics")
     assert "issuer_mismatch" in diagnostics
-    assert (f"Okta sent Issuer `{idp_server['issuer']}`; the Identity Provider Issuer configured here is "
-            f"`{idp_server['issuer']}-typo`. Make them match exactly") in diagnostics
+    assert (f"Okta sent Issuer {idp_server['issuer']}; the Identity Provider Issuer configured here is "
+            f"{idp_server['issuer']}-typo. Make them match exactly") in diagnostics  # values shown as <code>
+    assert admin.locator("p.fix code", has_text=f"{idp_server['issuer']}-typo").count() >= 1
     admin.goto(url + "/admin/audit?type=sso.login&outcome=failure")
     log = admin.text_content("main")  # includes the collapsed details
     shot(admin, "06-audit-log")

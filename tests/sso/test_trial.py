@@ -169,8 +169,9 @@ def test_failure_shows_the_fix_and_is_audited_as_a_test(run):
     page = run.result(run.run(audience="https://portal.test/login/saml/acme-old"))
     event = _events("sso.test")[-1]
     assert event.outcome == "failure" and event.reason == "audience_mismatch"
-    assert "Okta sent Audience `https://portal.test/login/saml/acme-old`; the SP Entity ID is " \
-           "`https://portal.test/login/saml/acme`. Make them match exactly" in page
+    assert "Okta sent Audience <code>https://portal.test/login/saml/acme-old</code>; the SP Entity ID is " \
+           "<code>https://portal.test/login/saml/acme</code>. Make them match exactly" in page
+    assert "`" not in page  # no literal backticks: code is shown as code
     assert event.details["test_by"] == "admin@acme.test"
     assert sso_events() == []
     assert _count(SeenAssertion) == 0
@@ -192,7 +193,7 @@ def test_would_be_refused(run, other_account, member, email, reason):
 
 def test_incomplete_settings_refuse_to_start(admin_client, account):
     response = admin_client.post(f"{SETTINGS}/test", data={"csrf_token": csrf_token(admin_client, SETTINGS)})
-    assert response.status_code == 302 and response.headers["Location"] == f"{SETTINGS}#test-sso"
+    assert response.status_code == 302 and response.headers["Location"] == f"{SETTINGS}#step-4"
     assert "Test SSO needs the IdP settings first" in admin_client.get(SETTINGS).get_data(as_text=True)
     assert _count(PendingAuthnRequest) == 0
 
@@ -236,7 +237,7 @@ def test_settings_page_links_the_last_test(run):
     response = run.run()
     reference = response.headers["Location"].rsplit("/", 1)[-1]
     page = run.client.get(SETTINGS).get_data(as_text=True)
-    assert 'id="test-sso"' in page and f"{SETTINGS}/test/{reference}" in page
+    assert 'id="step-4"' in page and f"{SETTINGS}/test/{reference}" in page
 
 
 def test_would_be_refused_at_another_accounts_verified_email_domain(run, disabled_account, other_account):
@@ -252,3 +253,24 @@ def test_would_be_refused_at_another_accounts_verified_email_domain(run, disable
     assert event.outcome == "failure" and event.reason == "email_domain_of_other_account"
     assert "would be refused" in page and _snapshot() == before
     assert User.by_email("new.person@globex.test") is None
+
+
+def test_passing_test_offers_the_enable_button(run, disabled_account):
+    page = run.result(run.run())
+    assert "Test SSO passed, but SSO is disabled" in page
+    form = page[page.index('<div class="banner" id="enable">'):]
+    form = form[:form.index("</form>")]
+    assert f'action="{SETTINGS}"' in form and 'name="section" value="enable"' in form
+    assert 'name="enabled" value="y"' in form and ">Enable SSO</button>" in form
+    response = run.client.post(SETTINGS, data={"csrf_token": csrf_token(run.client, SETTINGS), "section": "enable",
+                                               "enabled": "y"})
+    assert response.status_code == 302 and response.headers["Location"] == f"{SETTINGS}#step-5"
+    db.session.expire_all()
+    assert disabled_account.sso_config.enabled
+    page = run.client.get(SETTINGS).get_data(as_text=True)
+    assert "SSO is enabled: people can log in with SSO now." in page
+
+
+def test_failing_test_offers_no_enable_button(run):
+    page = run.result(run.run(audience="https://portal.test/login/saml/acme-old"))
+    assert ">Enable SSO</button>" not in page

@@ -1,7 +1,7 @@
 """Account settings → Security → Provisioning (SCIM): base URL, tokens, default role, recent activity."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.directory import roles
@@ -16,9 +16,15 @@ from portal.scim.setup.forms import NO_ROLE, DefaultRoleForm, TokenCreateForm, T
 bp = Blueprint("scim_setup", __name__, url_prefix="/settings/security/provisioning")
 
 
-@bp.get("")
+@bp.route("", methods=["GET", "POST"])
 @require_permission(MANAGE_SSO)
 def settings():
+    """The page; its forms post here with a hidden section field, so a refusal re-renders at this URL."""
+    if request.method == "POST":
+        handler = {"token": create_token, "default_role": default_role}.get(request.form.get("section", ""))
+        if handler is None:
+            abort(400)
+        return handler()
     return _page()
 
 
@@ -70,7 +76,7 @@ def default_role():
             form.role.errors = [str(exc)]
             return _page(role_form=form), 422
         db.session.commit()
-        flash("Saved the default role for new people.", "success")
+        flash("Saved the default role for new people.", "success:default-role")
         return redirect(url_for("scim_setup.settings") + "#default-role")
     return _page(role_form=form), 422
 

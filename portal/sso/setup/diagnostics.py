@@ -63,3 +63,27 @@ def break_glass_logins(account: Account, limit: int = 10) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(
         AuditEvent.account_id == account.id, AuditEvent.event_type == Event.LOGIN_PASSWORD_BREAK_GLASS.value)
         .order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered step of the SSO page and whether it is done."""
+    number: int
+    anchor: str
+    title: str
+    done: bool
+
+
+def setup_steps(config, has_certificate: bool, last_test: SsoTestResult | None, attempts: list[Attempt]) -> list[Step]:
+    """The five steps of the guide, each marked done from what the account has saved and tried."""
+    values = bool(config.idp_login_url and config.idp_issuer and has_certificate)
+    tested = (last_test is not None and last_test.outcome == "success") or any(not a.failed for a in attempts)
+    return [
+        Step(1, "step-1", "Your custom domain", True),  # every account has one from its creation
+        # Okta shows its values only once the app exists, so pasted values (or any login) prove step 2.
+        Step(2, "step-2", "Create the SAML 2.0 app in Okta", bool(config.idp_login_url or config.idp_issuer
+                                                                 or attempts or last_test)),
+        Step(3, "step-3", "Paste Okta's SAML setup information", values),
+        Step(4, "step-4", "Test SSO", tested),
+        Step(5, "step-5", "Enable SSO", bool(config.enabled)),
+    ]

@@ -39,6 +39,10 @@ class SsoSettingsForm(FlaskForm):
                                            "become teams. Empty: all.")
     split_group_values = BooleanField("Split comma- or semicolon-separated group values",
                                       description="For IdPs that send all groups in one value (“a, b; c”).")
+
+
+class EnableForm(FlaskForm):
+    """Step 5: the button sends enabled=y to turn SSO on; without it SSO is turned off."""
     enabled = BooleanField("SSO enabled")
 
 

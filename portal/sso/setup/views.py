@@ -1,4 +1,4 @@
-"""Account settings → Security → Single Sign-On: the settings forms and Test SSO with its result page."""
+"""Account settings → Security → Single Sign-On: the settings page (its sections post to it) and Test SSO."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,32 +7,63 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from portal.accounts import domains, email_domains
-from portal.errors import ServiceError
+from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
 from portal.models import EmailDomain, IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
 from portal.sso import binding, sp_keys, trial
-from portal.sso.setup import attributes, diagnostics
+from portal.sso.setup import activity, attributes, diagnostics
 from portal.sso.setup import metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, CertificateRemoveForm, DomainForm,
-                                    EmailDomainCheckForm, MetadataImportForm, MetadataRefreshForm, MetadataUrlForm,
-                                    RequireSsoForm, SpKeyCreateForm, SpKeyOptionsForm, SsoSettingsForm, TestSsoForm,
-                                    uploaded)
+                                    EmailDomainCheckForm, EnableForm, MetadataImportForm, MetadataRefreshForm,
+                                    MetadataUrlForm, RequireSsoForm, SpKeyCreateForm, SpKeyOptionsForm,
+                                    SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
 from portal.sso.setup.metadata_cli import refresh_and_record
 from portal.sso.urls import sp_urls
 
 bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
 
+# Where each section sits on the page: a saved form comes back there, with its message inside it.
+ANCHORS = {"domain": "step-1", "idp": "step-3", "certificates": "certificates", "metadata": "metadata",
+           "test": "step-4", "enable": "step-5", "require_sso": "require-sso", "email_domains": "email-domains",
+           "metadata_url": "metadata-url", "attribute_mapping": "attribute-mapping", "sp_keys": "sp-keys"}
+
 
 @bp.route("", methods=["GET", "POST"])
 @require_permission(MANAGE_SSO)
 def settings():
+    """The page; every section posts here with a hidden section field, so a refusal re-renders at this URL."""
     account = current_user.account
-    form = SsoSettingsForm(obj=service.get_config(account))
+    if request.method == "GET":
+        return _page(account)
+    handler = _SECTIONS.get(request.form.get("section") or request.args.get("section") or "idp")
+    if handler is None:
+        abort(400)
+    return handler(account)
+
+
+@bp.route("/domain", methods=["GET", "POST"], defaults={"old": "domain"})
+@bp.route("/certificates", methods=["GET", "POST"], defaults={"old": "certificates"})
+@bp.route("/metadata", methods=["GET", "POST"], defaults={"old": "metadata"})
+@bp.route("/require-sso", methods=["GET", "POST"], defaults={"old": "require-sso"})
+@bp.route("/metadata-url", methods=["GET", "POST"], defaults={"old": "metadata-url"})
+@bp.route("/attribute-mapping", methods=["GET", "POST"], defaults={"old": "attribute-mapping"})
+@bp.route("/sp-keys", methods=["GET", "POST"], defaults={"old": "sp-keys"})
+@require_permission(MANAGE_SSO)
+def old_section(old: str):
+    """The sections' former URLs: a post is re-sent to the page (307 keeps its body), a GET shows the page."""
+    if request.method == "POST":
+        return redirect(url_for("sso_setup.settings", section=old.replace("-", "_")), 307)
+    return _page(current_user.account)
+
+
+def _idp(account):
+    form = SsoSettingsForm()
+    refusals: list[str] = []
     if form.validate_on_submit():
         certificates = [c for c in (form.idp_certificate.data, uploaded(form.certificate_file, MAX_CERTIFICATE_BYTES))
                         if c and (not isinstance(c, str) or c.strip())]
@@ -40,25 +71,45 @@ def settings():
             idp_login_url=form.idp_login_url.data or "", idp_issuer=form.idp_issuer.data or "",
             auto_create_users=form.auto_create_users.data, auto_create_groups=form.auto_create_groups.data,
             group_filter=form.group_filter.data or "", split_group_values=form.split_group_values.data,
-            enabled=form.enabled.data, add_certificates=certificates)
-        if _save(lambda: service.apply(account, change, actor=_actor()), form, "idp_certificate"):
-            return redirect(url_for("sso_setup.settings"))
-    return _page(account, settings_form=form)
+            add_certificates=certificates)
+        if _save(lambda: service.apply(account, change, actor=_actor()), "idp", form, "idp_certificate",
+                 refusals=refusals):
+            return _back("idp")
+    return _refused(account, "idp", refusals, settings_form=form)
 
 
-@bp.post("/domain")
-@require_permission(MANAGE_SSO)
-def settings_domain():
-    account = current_user.account
+def _domain(account):
     form = DomainForm()
+    refusals: list[str] = []
     if form.validate_on_submit():
-        def change():
-            warnings = domains.change_domain(account, form.domain.data, actor=_actor())
-            email_domains.set_domains(account, (form.email_domains.data or "").splitlines(), actor=_actor())
-            return service.Outcome(changes={"domain": ()}, warnings=warnings)
-        if _save(change, form, "domain"):
-            return redirect(url_for("sso_setup.settings"))
-    return _page(account, domain_form=form)
+        if _save(lambda: _change_domains(account, form), "domain", form, "domain"):
+            return _back("domain")
+        if not form.domain.errors and form.email_domains.errors and form.domain.data.strip().lower() != account.domain:
+            # All or nothing: say so, or the admin would think the new custom domain was kept.
+            refusals.append(f"The custom domain was not changed either: it stays “{account.domain}” until both "
+                            "fields are accepted.")
+    return _refused(account, "domain", refusals, domain_form=form)
+
+
+def _change_domains(account, form: DomainForm) -> service.Outcome:
+    """Both parts of the domain form: both checked before either is written, so both errors show at once.
+
+    Checking first also keeps the form all-or-nothing on SQLite, whose savepoints (in change_domain)
+    commit when no transaction is open yet.
+    """
+    listed = (form.email_domains.data or "").splitlines()
+    errors: dict[str, str] = {}
+    for check in (lambda: domains.check_domain_change(account, form.domain.data),
+                  lambda: email_domains.check_domains(listed)):
+        try:
+            check()
+        except FieldErrors as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise FieldErrors(errors)
+    warnings = domains.change_domain(account, form.domain.data, actor=_actor())
+    email_domains.set_domains(account, listed, actor=_actor())
+    return service.Outcome(changes={"domain": ()}, warnings=warnings)
 
 
 @bp.post("/email-domains/<int:domain_id>/check")
@@ -69,23 +120,56 @@ def check_email_domain(domain_id: int):
     if EmailDomainCheckForm().validate_on_submit():
         result = email_domains.check(current_user.account, row.domain, actor=_actor())
         db.session.commit()  # the result and its audit event, verified or not
-        flash(f"{result.domain}: {result.message}", "success" if result.reason is None else "error")
+        flash(f"{result.domain}: {result.message}", "success:email_domains" if result.reason is None else "error:email_domains")
     else:
-        flash("The form expired; press Check DNS again.", "error")
-    return redirect(url_for("sso_setup.settings") + "#email-domains")
+        flash("The form expired; press Check DNS again.", "error:email_domains")
+    return _back("email_domains")
 
 
-@bp.post("/certificates")
-@require_permission(MANAGE_SSO)
-def add_certificate():
-    account = current_user.account
+def _add_certificate(account):
     form = CertificateAddForm()
     if form.validate_on_submit():
         data = uploaded(form.new_certificate_file, MAX_CERTIFICATE_BYTES) or form.new_certificate.data or ""
         change = service.SettingsChange(add_certificates=[data])
-        if _save(lambda: service.apply(account, change, actor=_actor()), form, "new_certificate"):
-            return redirect(url_for("sso_setup.settings") + "#certificates")
-    return _page(account, certificate_form=form)
+        if _save(lambda: service.apply(account, change, actor=_actor()), "certificates", form, "new_certificate",
+                 success="Added the certificate."):
+            return _back("certificates")
+    return _refused(account, "certificates", certificate_form=form)
+
+
+def _require_sso(account):
+    form = RequireSsoForm()
+    if form.validate_on_submit():
+        change = service.SettingsChange(require_sso=form.require_sso.data)
+        if _save(lambda: service.apply(account, change, actor=_actor()), "require_sso", form, "require_sso"):
+            return _back("require_sso")
+    return _refused(account, "require_sso", require_form=form)
+
+
+def _import_metadata(account):
+    form = MetadataImportForm()
+    if form.validate_on_submit():
+        data = uploaded(form.metadata_file, MAX_METADATA_BYTES) or form.metadata_xml.data or ""
+        if _save(lambda: service.import_metadata(account, data, actor=_actor()), "metadata", form, "metadata_xml"):
+            return _back("metadata")
+    return _refused(account, "metadata", metadata_form=form)
+
+
+def _enable(account):
+    form = EnableForm()
+    refusals: list[str] = []
+    if form.validate_on_submit():
+        on = form.enabled.data
+        change = service.SettingsChange(enabled=on)
+        if _save(lambda: service.apply(account, change, actor=_actor()), "enable", refusals=refusals,
+                 success="SSO is enabled: people can log in with SSO now." if on else
+                 "SSO is disabled: nobody can log in with SSO until you enable it again."):
+            return _back("enable")
+    return _refused(account, "enable", refusals, enable_form=form)
+
+
+_SECTIONS = {"idp": _idp, "domain": _domain, "certificates": _add_certificate, "metadata": _import_metadata,
+             "require_sso": _require_sso, "enable": _enable}
 
 
 @bp.post("/certificates/<int:cert_id>/remove")
@@ -94,45 +178,48 @@ def remove_certificate(cert_id: int):
     cert = get_owned_or_404(IdpCertificate, cert_id)
     if CertificateRemoveForm().validate_on_submit():
         change = service.SettingsChange(remove_fingerprints=[cert.sha256_fingerprint])
-        _save(lambda: service.apply(current_user.account, change, actor=_actor()),
+        _save(lambda: service.apply(current_user.account, change, actor=_actor()), "certificates",
               success=f"Removed the certificate {cert.sha256_fingerprint}.")
-    return redirect(url_for("sso_setup.settings") + "#certificates")
+    else:
+        flash("The form expired; press Remove again.", "error:certificates")
+    return _back("certificates")
 
 
-@bp.post("/require-sso")
-@require_permission(MANAGE_SSO)
-def require_sso():
-    account = current_user.account
-    form = RequireSsoForm()
-    if form.validate_on_submit():
-        change = service.SettingsChange(require_sso=form.require_sso.data)
-        if _save(lambda: service.apply(account, change, actor=_actor()), form, "require_sso"):
-            return redirect(url_for("sso_setup.settings") + "#require-sso")
-    return _page(account, require_form=form)
-
-
-@bp.post("/metadata")
-@require_permission(MANAGE_SSO)
-def import_metadata():
-    account = current_user.account
-    form = MetadataImportForm()
-    if form.validate_on_submit():
-        data = uploaded(form.metadata_file, MAX_METADATA_BYTES) or form.metadata_xml.data or ""
-        if _save(lambda: service.import_metadata(account, data, actor=_actor()), form, "metadata_xml"):
-            return redirect(url_for("sso_setup.settings"))
-    return _page(account, metadata_form=form)
-
-
-@bp.post("/metadata-url")
-@require_permission(MANAGE_SSO)
-def save_metadata_url():
-    account = current_user.account
+def _metadata_url(account):
     form = MetadataUrlForm()
     if form.validate_on_submit():
         url = form.idp_metadata_url.data or ""
-        if _save(lambda: metadata_url.set_url(account, url, actor=_actor()).outcome, form, "idp_metadata_url"):
-            return redirect(url_for("sso_setup.settings") + "#metadata-url")
-    return _page(account, metadata_url_form=form)
+        if _save(lambda: metadata_url.set_url(account, url, actor=_actor()).outcome, "metadata_url", form,
+                 "idp_metadata_url"):
+            return _back("metadata_url")
+    return _refused(account, "metadata_url", metadata_url_form=form)
+
+
+def _attribute_mapping(account):
+    form = AttributeMappingForm()
+    if form.validate_on_submit():
+        # "Use preset" fills the three names from the preset; "Save attribute names" keeps them as typed.
+        preset = form.attribute_preset.data if form.use_preset.data else None
+        names = {} if form.use_preset.data else {name: form[name].data or "" for name in attributes.FIELDS}
+        if _save(lambda: attributes.apply(account, preset, actor=_actor(), **names), "attribute_mapping", form,
+                 "group_attribute"):
+            return _back("attribute_mapping")
+    return _refused(account, "attribute_mapping", mapping_form=form)
+
+
+def _sp_key_options(account):
+    """Save Sign AuthnRequests / Want encrypted assertions (either generates the SP key pair when missing)."""
+    form = SpKeyOptionsForm()
+    if form.validate_on_submit():
+        change = service.SettingsChange(sign_requests=form.sign_requests.data,
+                                        want_encrypted_assertions=form.want_encrypted_assertions.data)
+        if _save(lambda: service.apply(account, change, actor=_actor()), "sp_keys", form,
+                 "want_encrypted_assertions"):
+            return _back("sp_keys")
+    return _refused(account, "sp_keys", sp_key_form=form)
+
+
+_SECTIONS.update({"metadata_url": _metadata_url, "attribute_mapping": _attribute_mapping, "sp_keys": _sp_key_options})
 
 
 @bp.post("/metadata-url/refresh")
@@ -140,66 +227,64 @@ def save_metadata_url():
 def refresh_metadata_url():
     account = current_user.account
     if not MetadataRefreshForm().validate_on_submit():
-        flash("The form expired; press Refresh now again.", "error")
+        flash("The form expired; press Refresh now again.", "error:metadata_url")
     elif not service.get_config(account).idp_metadata_url:
-        flash("Save a Metadata URL first.", "error")
+        flash("Save a Metadata URL first.", "error:metadata_url")
     else:
         result = refresh_and_record(account, actor=_actor())
         if isinstance(result, metadata_url.RefreshError):
-            flash(f"The refresh failed: {result}", "error")
+            flash(f"The refresh failed: {result}", "error:metadata_url")
         else:
             flash("Refreshed from the Metadata URL." if result.changed else
-                  "Refreshed from the Metadata URL: nothing changed.", "success")
+                  "Refreshed from the Metadata URL: nothing changed.", "success:metadata_url")
             for warning in result.outcome.warnings:
-                flash(warning, "warning")
-    return redirect(url_for("sso_setup.settings") + "#metadata-url")
-
-
-@bp.post("/attribute-mapping")
-@require_permission(MANAGE_SSO)
-def attribute_mapping():
-    account = current_user.account
-    form = AttributeMappingForm()
-    if form.validate_on_submit():
-        # "Use preset" fills the three names from the preset; "Save attribute names" keeps them as typed.
-        preset = form.attribute_preset.data if form.use_preset.data else None
-        names = {} if form.use_preset.data else {name: form[name].data or "" for name in attributes.FIELDS}
-        if _save(lambda: attributes.apply(account, preset, actor=_actor(), **names), form, "group_attribute"):
-            return redirect(url_for("sso_setup.settings") + "#attribute-mapping")
-    return _page(account, mapping_form=form)
+                flash(warning, "warning:metadata_url")
+    return _back("metadata_url")
 
 
 def _actor():
     return current_user._get_current_object()
 
 
-def _save(action, form=None, default_field: str = "", success: str | None = None) -> bool:
-    """Run one service call; commit and flash on success, else roll back and put errors on the form (or flash)."""
+def _back(section: str):
+    """After a save: the page, scrolled to the section that shows the message."""
+    return redirect(url_for("sso_setup.settings") + "#" + ANCHORS[section])
+
+
+def _save(action, section: str, form=None, default_field: str = "", success: str | None = None,
+          refusals: list[str] | None = None) -> bool:
+    """Run one service call; commit and flash into the section, or roll back and put the errors on the form."""
     try:
         outcome = action()
     except ServiceError as exc:
         db.session.rollback()
-        if form is None:
-            flash(str(exc), "error")
-            return False
         errors = dict(getattr(exc, "errors", None) or {default_field: str(exc)})
-        if "idp_certificate" in errors and not hasattr(form, "idp_certificate"):
-            errors[default_field] = errors.pop("idp_certificate")
         for name, message in errors.items():
-            target = form[name] if name in form else form[default_field]
-            target.errors = list(target.errors) + [message]
+            if form is not None and name not in form and refusals is None:
+                name = default_field
+            if form is not None and name in form:
+                form[name].errors = list(form[name].errors) + [message]
+            elif refusals is not None:
+                refusals.append(message)  # e.g. "SSO is enabled, so this would leave it incomplete"
+            else:
+                flash(message, f"error:{section}")
         return False
     db.session.commit()
     if success or outcome.changed:
-        flash(success or "Saved.", "success")
+        flash(success or "Saved.", f"success:{section}")
     else:
-        flash("Nothing changed.", "info")
+        flash("Nothing changed.", f"info:{section}")
     for warning in outcome.warnings:
-        flash(warning, "warning")
+        flash(warning, f"warning:{section}")
     return True
 
 
-def _page(account, **forms):
+def _refused(account, section: str, refusals: list[str] = (), **forms):
+    """The page again, at its own URL, with the refused section's form as submitted and its error summary."""
+    return _page(account, refused=section, refusals=list(refusals), **forms), 422
+
+
+def _page(account, refused: str = "", refusals: list[str] = (), **forms):
     """The settings page with any form that failed validation kept as submitted."""
     config = service.get_config(account)
     now = utcnow()
@@ -215,12 +300,18 @@ def _page(account, **forms):
                                                           attribute_preset=attributes.preset_of(config)))
     forms["mapping_preset"] = attributes.PRESETS.get(attributes.preset_of(config))
     forms.setdefault("sp_key_form", SpKeyOptionsForm(formdata=None, obj=config))
+    forms.setdefault("enable_form", EnableForm(formdata=None))
+    certificates = service.active_certificates(account)
+    attempts = diagnostics.recent_attempts(account)
+    last_test = trial.last_result(account)
     return render_template(
         "sso_setup/settings.html", account=account, config=config, urls=sp_urls(account.domain),
-        certificates=service.active_certificates(account), missing=service.missing_for_enable(account, now),
+        certificates=certificates, missing=service.missing_for_enable(account, now),
         expiry_warnings=service.expiry_warnings(account, now), remove_form=CertificateRemoveForm(),
         now=now, warn_after=now + timedelta(days=EXPIRY_WARNING_DAYS), test_form=TestSsoForm(),
-        attempts=diagnostics.recent_attempts(account), last_test=trial.last_result(account),
+        attempts=attempts, last_test=last_test, refused=refused, refusals=list(refusals),
+        steps=diagnostics.setup_steps(config, bool(certificates), last_test, attempts),
+        logins=activity.daily_logins(account, now),
         break_glass_admins=diagnostics.break_glass_admins(account),
         break_glass_logins=diagnostics.break_glass_logins(account),
         configured_fingerprints={c.sha256_fingerprint for c in config.certificates},
@@ -235,15 +326,15 @@ def test_sso():
     """Send the admin to the IdP with an AuthnRequest marked as a test (SSO may be off)."""
     account = current_user.account
     if not TestSsoForm().validate_on_submit():
-        flash("The form expired; press Test SSO again.", "error")
-        return redirect(url_for("sso_setup.settings") + "#test-sso")
+        flash("The form expired; press Test SSO again.", "error:test")
+        return _back("test")
     try:
         authn = login_service.start_login(account, test_by=_actor())
     except login_service.SsoError:
         db.session.rollback()
         missing = ", ".join(service.missing_for_enable(account)) or "the IdP settings"
-        flash(f"Test SSO needs the IdP settings first. Fill in: {missing}.", "error")
-        return redirect(url_for("sso_setup.settings") + "#test-sso")
+        flash(f"Test SSO needs the IdP settings first. Fill in: {missing}.", "error:test")
+        return _back("test")
     db.session.commit()
     return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
 
@@ -258,22 +349,8 @@ def test_result(reference: str):
         abort(404)  # another account's result answers exactly like a missing one
     config = service.get_config(account)
     return render_template("sso_setup/test_result.html", account=account, config=config,
-                           result=diagnostics.attempt(event), test_form=TestSsoForm(),
+                           result=diagnostics.attempt(event), test_form=TestSsoForm(), enable_form=EnableForm(),
                            configured_fingerprints={c.sha256_fingerprint for c in config.certificates})
-
-
-@bp.post("/sp-keys")
-@require_permission(MANAGE_SSO)
-def sp_key_options():
-    """Save Sign AuthnRequests / Want encrypted assertions (either generates the SP key pair when missing)."""
-    account = current_user.account
-    form = SpKeyOptionsForm()
-    if form.validate_on_submit():
-        change = service.SettingsChange(sign_requests=form.sign_requests.data,
-                                        want_encrypted_assertions=form.want_encrypted_assertions.data)
-        if _save(lambda: service.apply(account, change, actor=_actor()), form, "want_encrypted_assertions"):
-            return redirect(url_for("sso_setup.settings") + "#sp-keys")
-    return _page(account, sp_key_form=form)
 
 
 @bp.post("/sp-keys/create")
@@ -283,8 +360,10 @@ def sp_key_create():
     if SpKeyCreateForm().validate_on_submit():
         sp_keys.ensure(current_user.account, actor=_actor())
         db.session.commit()
-        flash("SP certificate created. Download it and upload it to the IdP.", "success")
-    return redirect(url_for("sso_setup.settings") + "#sp-keys")
+        flash("SP certificate created. Download it and upload it to the IdP.", "success:sp_keys")
+    else:
+        flash("The form expired; press Create SP certificate again.", "error:sp_keys")
+    return _back("sp_keys")
 
 
 @bp.get("/sp-certificate/<state>")

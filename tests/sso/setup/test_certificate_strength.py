@@ -37,7 +37,7 @@ def test_weak_key_refused_by_the_parser(weak_cert):
 def test_weak_key_refused_on_the_page(admin_client, account, weak_cert):
     response = _save(admin_client, idp_certificate=weak_cert.pem)
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and ("1024-bit RSA key" in page or "DSA key" in page), page
+    assert response.status_code == 422 and ("1024-bit RSA key" in page or "DSA key" in page), page
     assert "at least 2048 bits" in page
     assert service.active_certificates(account) == []
 

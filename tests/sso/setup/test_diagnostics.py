@@ -8,12 +8,12 @@ import json
 
 import pytest
 from lxml import etree
-from markupsafe import escape
 
 from devtools.saml_idp import NAMEID_FORMAT_UNSPECIFIED, STATUS_RESPONDER
 from portal import audit
 from portal.extensions import db
 from portal.sso.response_summary import MAX_SUMMARY_CHARS, summarize
+from portal.sso.setup.fixes import fix_html
 from tests.helpers import csrf_token, login
 from tests.sso.helpers import sso_events
 
@@ -50,7 +50,7 @@ CASES = {
     "user_not_found": ({}, "nobody@acme.test", "user_not_found",
                        ["Okta sent NameID `nobody@acme.test`", "Auto-create users is off"]),
     "nameid_format": (dict(nameid_format=NAMEID_FORMAT_UNSPECIFIED), "admin@acme.test", "nameid_not_email",
-                      [f"in format `{NAMEID_FORMAT_UNSPECIFIED}`",
+                      [f"(format `{NAMEID_FORMAT_UNSPECIFIED}`), was refused: not in the emailAddress format",
                        "`urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`", "EmailAddress"]),
     "status": (dict(status=STATUS_RESPONDER), "admin@acme.test", "idp_status_not_success",
                [f"status `{STATUS_RESPONDER}`", "assigned to the Okta application"]),
@@ -74,7 +74,8 @@ def test_settings_page_shows_the_fix_for_each_reason(flow, idp_keys, case):
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
     assert "Recent SSO logins" in page
-    assert str(escape(fix)) in page
+    with flow.client.application.test_request_context():
+        assert str(fix_html(fix)) in page  # the fix, its `code` as <code>
     assert event.details["reference"] in page and reason in page
 
 
@@ -93,8 +94,8 @@ def test_done_when_mistyped_audience_is_shown_filtered_and_exported(flow, admin)
     reference = event.details["reference"]
     assert login(flow.client, "admin@acme.test").status_code == 302
     page = flow.client.get(SETTINGS).get_data(as_text=True)
-    assert ("Okta sent Audience `https://portal.test/login/saml/acme-old`; the SP Entity ID is "
-            "`https://portal.test/login/saml/acme`. Make them match exactly") in page
+    assert ("Okta sent Audience <code>https://portal.test/login/saml/acme-old</code>; the SP Entity ID is "
+            "<code>https://portal.test/login/saml/acme</code>. Make them match exactly") in page
     assert reference in page and "audience_mismatch" in page
     assert 'The last SSO login (admin@acme.test) failed' in page and f'href="#attempt-{event.id}"' in page
     assert f'datetime="{event.time.replace(microsecond=0).isoformat()}Z"' in page  # UTC, localtime.js shows it local

@@ -263,7 +263,7 @@ def test_cli_set_refuses_a_url_that_fails_and_saves_nothing(runner, account, met
 def test_page_saves_and_refreshes(admin_client, account, idp, keys, published, metadata_server):
     page = admin_client.get(PAGE).get_data(as_text=True)
     assert ">Metadata URL</label>" in page and "Refresh now" not in page
-    response = admin_client.post(f"{PAGE}/metadata-url", data={"csrf_token": csrf_token(admin_client, PAGE),
+    response = admin_client.post(PAGE, data={"csrf_token": csrf_token(admin_client, PAGE), "section": "metadata_url",
                                                                "idp_metadata_url": metadata_server.url()})
     assert response.status_code == 302
     page = admin_client.get(PAGE).get_data(as_text=True)
@@ -275,10 +275,10 @@ def test_page_saves_and_refreshes(admin_client, account, idp, keys, published, m
 
 
 def test_page_shows_a_refused_url_next_to_the_field(admin_client, account, metadata_server):
-    response = admin_client.post(f"{PAGE}/metadata-url", data={"csrf_token": csrf_token(admin_client, PAGE),
+    response = admin_client.post(PAGE, data={"csrf_token": csrf_token(admin_client, PAGE), "section": "metadata_url",
                                                                "idp_metadata_url": "https://10.0.0.1/metadata"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'id="idp_metadata_url-error"' in page and "private address" in page
+    assert response.status_code == 422 and 'id="idp_metadata_url-error"' in page and "private address" in page
     assert settings.get_config(account).idp_metadata_url is None
 
 

@@ -53,15 +53,15 @@ def test_http_is_refused_outside_the_try_out(runner, account, no_connection):
 
 
 def test_page_refuses_and_keeps_the_value(admin_client, account, no_connection):
-    response = admin_client.post(f"{PAGE}/metadata-url", data={"csrf_token": csrf_token(admin_client, PAGE),
+    response = admin_client.post(PAGE, data={"csrf_token": csrf_token(admin_client, PAGE), "section": "metadata_url",
                                                                "idp_metadata_url": "https://169.254.169.254/x"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "link-local address" in page
+    assert response.status_code == 422 and "link-local address" in page
     assert 'value="https://169.254.169.254/x"' in page
     assert settings.get_config(account).idp_metadata_url is None
 
 
 def test_page_needs_the_csrf_token(admin_client, account, no_connection):
-    response = admin_client.post(f"{PAGE}/metadata-url", data={"idp_metadata_url": "https://idp.example.com/m"})
+    response = admin_client.post(PAGE, data={"section": "metadata_url", "idp_metadata_url": "https://idp.example.com/m"})
     assert response.status_code in (200, 400)
     assert settings.get_config(account).idp_metadata_url is None

@@ -25,6 +25,12 @@ def save(client, **fields):
     return client.post(PAGE, data=data, content_type="multipart/form-data")
 
 
+def post_section(client, section, **fields):
+    """Post one section's form of the SSO page, as its hidden section field does."""
+    data = {"csrf_token": csrf_token(client, PAGE), "section": section, **fields}
+    return client.post(PAGE, data=data, content_type="multipart/form-data")
+
+
 def html(response) -> str:
     return response.get_data(as_text=True)
 
@@ -35,13 +41,13 @@ def test_page_shows_sp_values_and_okta_walkthrough(admin_client):
         assert f'value="{value}"' in page
     for label in ("SP Entity ID", "SP Assertion Consumer Service URL", "SP Initiation URL", "IdP Login URL",
                   "Identity Provider Issuer", "IdP Signature Certificate", "Auto-create users",
-                  "Auto-create groups", "Split comma- or semicolon-separated group values", "SSO enabled"):
+                  "Auto-create groups", "Split comma- or semicolon-separated group values"):
         assert re.search(rf">\s*{re.escape(label)}</label>", page), label
     for okta in ("Single sign on URL", "Audience URI (SP Entity ID)", "Use this for Recipient and Destination URL",
                  "EmailAddress", "http://schemas.xmlsoap.org/claims/Group", "Basic"):
         assert okta in page
     assert page.count('data-copy="sp-') == 3
-    assert "To enable SSO, fill in" in page
+    assert "To enable SSO, fill in" in page and ">Enable SSO</button>" in page
     assert "<script>" not in page and "style=" not in page  # CSP: no inline script or style
 
 
@@ -49,6 +55,9 @@ def test_admin_pastes_okta_values_and_enables(admin_client, account, valid_cert)
     response = save(admin_client, idp_login_url=OKTA_SSO_URL, idp_issuer=OKTA_ISSUER,
                     idp_certificate=valid_cert.pem.replace("\n", "\r\n"), auto_create_users="y", enabled="y")
     assert response.status_code == 302, html(response)
+    assert not service.get_config(account).enabled  # step 3 saves the values; step 5 enables
+    response = post_section(admin_client, "enable", enabled="y")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#step-5")
     config = service.get_config(account)
     assert config.enabled and config.auto_create_users and config.idp_issuer == OKTA_ISSUER
     page = html(admin_client.get(PAGE))
@@ -59,12 +68,14 @@ def test_admin_pastes_okta_values_and_enables(admin_client, account, valid_cert)
 
 
 def test_enable_with_missing_fields_lists_them(admin_client, account):
-    response = save(admin_client, idp_login_url=OKTA_SSO_URL, enabled="y")
+    assert save(admin_client, idp_login_url=OKTA_SSO_URL).status_code == 302
+    response = post_section(admin_client, "enable", enabled="y")
     page = html(response)
-    assert response.status_code == 200
-    assert "SSO cannot be enabled yet" in page and "Identity Provider Issuer, IdP Signature Certificate" in page
+    assert response.status_code == 422
+    summary = page.split('data-error-summary', 1)[1].split("</div>", 1)[0]
+    assert "SSO cannot be enabled yet" in summary and "Identity Provider Issuer, IdP Signature Certificate" in page
     assert not service.get_config(account).enabled
-    assert service.get_config(account).idp_login_url is None  # nothing saved
+    assert service.get_config(account).idp_login_url == OKTA_SSO_URL  # step 3's save stays
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -80,13 +91,13 @@ def test_field_errors(admin_client, account, fields, message):
 
 def test_private_key_refused(admin_client, account, private_key_pem):
     response = save(admin_client, idp_certificate=private_key_pem)
-    assert response.status_code == 200 and "private key, not a certificate" in html(response)
+    assert response.status_code == 422 and "private key, not a certificate" in html(response)
     assert service.active_certificates(account) == []
 
 
 def test_expired_certificate_refused(admin_client, account, expired_cert):
     response = save(admin_client, idp_certificate=expired_cert.pem)
-    assert response.status_code == 200 and "expired on" in html(response)
+    assert response.status_code == 422 and "expired on" in html(response)
     assert service.active_certificates(account) == []
 
 
@@ -117,8 +128,7 @@ def test_rotation_and_expiry_warning(admin_client, account, valid_cert, expiring
     assert save(admin_client, idp_certificate=expiring_cert.pem).status_code == 302
     page = html(admin_client.get(PAGE))
     assert "Expires in 9 days" in page  # not_after is 10 days after the fixture was made, less a moment
-    response = admin_client.post(f"{PAGE}/certificates", data={
-        "csrf_token": csrf_token(admin_client, PAGE), "new_certificate": valid_cert.pem})
+    response = post_section(admin_client, "certificates", new_certificate=valid_cert.pem)
     assert response.status_code == 302
     certs = service.active_certificates(account)
     assert len(certs) == 2
@@ -151,21 +161,18 @@ def test_cannot_remove_another_accounts_certificate(admin_client, other_account,
 
 
 def test_import_metadata_paste_and_upload(tmp_path, admin_client, account, valid_cert, second_cert):
-    response = admin_client.post(f"{PAGE}/metadata", data={
-        "csrf_token": csrf_token(admin_client, PAGE), "metadata_xml": okta_metadata(valid_cert)})
+    response = post_section(admin_client, "metadata", metadata_xml=okta_metadata(valid_cert))
     assert response.status_code == 302
     assert service.get_config(account).idp_issuer == OKTA_ISSUER
     xml = pysaml2_metadata(tmp_path, second_cert).encode()
-    response = admin_client.post(f"{PAGE}/metadata", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(admin_client, PAGE), "metadata_file": (io.BytesIO(xml), "idp.xml")})
+    response = post_section(admin_client, "metadata", metadata_file=(io.BytesIO(xml), "idp.xml"))
     assert response.status_code == 302
     assert [c.sha256_fingerprint for c in service.active_certificates(account)] == [second_cert.sha256]
 
 
 def test_import_invalid_metadata(admin_client, account):
-    response = admin_client.post(f"{PAGE}/metadata", data={
-        "csrf_token": csrf_token(admin_client, PAGE), "metadata_xml": "<!DOCTYPE x><x/>"})
-    assert response.status_code == 200 and "DOCTYPE" in html(response)
+    response = post_section(admin_client, "metadata", metadata_xml="<!DOCTYPE x><x/>")
+    assert response.status_code == 422 and "DOCTYPE" in html(response)
 
 
 def test_change_domain_warns_when_sso_enabled(admin_client, account, valid_cert):
@@ -173,8 +180,9 @@ def test_change_domain_warns_when_sso_enabled(admin_client, account, valid_cert)
                                           add_certificates=[valid_cert.pem], enabled=True))
     db.session.commit()
     assert "you must update them in your IdP" in html(admin_client.get(PAGE))
-    response = admin_client.post(f"{PAGE}/domain", data={"csrf_token": csrf_token(admin_client, PAGE),
-                                                         "domain": "acme-corp"}, follow_redirects=True)
+    response = post_section(admin_client, "domain", domain="acme-corp")
+    assert response.headers["Location"].endswith("#step-1")
+    response = admin_client.get(response.headers["Location"])
     page = html(response)
     assert "Update your IdP now" in page and 'value="https://portal.test/login/saml/acme-corp/callback"' in page
     assert Account.by_domain("acme-corp") is not None
@@ -182,15 +190,13 @@ def test_change_domain_warns_when_sso_enabled(admin_client, account, valid_cert)
 
 def test_change_domain_refused(admin_client, account, other_account):
     for domain, message in (("globex", "already used by another account"), ("sso", "reserved")):
-        response = admin_client.post(f"{PAGE}/domain", data={"csrf_token": csrf_token(admin_client, PAGE),
-                                                             "domain": domain})
-        assert response.status_code == 200 and message in html(response)
+        response = post_section(admin_client, "domain", domain=domain)
+        assert response.status_code == 422 and message in html(response)
     assert Account.by_domain("acme").id == account.id
 
 
 def test_claim_email_domain(admin_client, account):
-    response = admin_client.post(f"{PAGE}/domain", data={"csrf_token": csrf_token(admin_client, PAGE),
-                                                         "domain": "acme", "email_domains": "acme.test\n"})
+    response = post_section(admin_client, "domain", domain="acme", email_domains="acme.test\n")
     assert response.status_code == 302
     assert "acme.test" in html(admin_client.get(PAGE))
 
@@ -198,8 +204,8 @@ def test_claim_email_domain(admin_client, account):
 def test_member_gets_403(member_client, account, valid_cert):
     assert member_client.get(PAGE).status_code == 403
     token = csrf_token(member_client, "/")
-    response = member_client.post(f"{PAGE}/metadata", data={"csrf_token": token,
-                                                            "metadata_xml": okta_metadata(valid_cert)})
+    response = member_client.post(PAGE, data={"csrf_token": token, "section": "metadata",
+                                              "metadata_xml": okta_metadata(valid_cert)})
     assert response.status_code == 403
     assert service.get_config(account).idp_issuer is None
 
