@@ -6,7 +6,8 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal import audit
+from portal import audit, confirmation
+from portal.admin import confirmations as asks
 from portal.admin.forms import AuditFilterForm, MemberForm, RoleForm, TeamForm
 from portal.auth.forms import ConfirmForm
 from portal.audit import Event
@@ -89,16 +90,23 @@ def rename_team(team_id):
     return _team_page(team, 400, rename_form=form)
 
 
-@bp.post("/teams/<int:team_id>/delete")
+@bp.route("/teams/<int:team_id>/delete", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def delete_team(team_id):
     team = get_owned_or_404(Team, team_id)
+    back = url_for("admin.team", team_id=team.id)
+    if not confirmation.confirmed():
+        return _ask(asks.delete_team(team), "Delete team", back)
     name = team.name
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: teams.delete_team(current_user.account, team, actor=_actor())):
+    if apply(lambda: teams.delete_team(current_user.account, team, actor=_actor())):
         flash(f"Deleted the team '{name}'.", "success")
         return redirect(url_for("admin.teams"))
-    return redirect(url_for("admin.team", team_id=team_id))
+    return redirect(back)
+
+
+def _ask(question: tuple[str, list[str]], button: str, cancel: str):
+    """The confirmation step of an action (its GET, or a POST that skipped it)."""
+    return confirmation.page(question[0], question[1], button, cancel)
 
 
 @bp.post("/teams/<int:team_id>/members")
@@ -113,15 +121,17 @@ def add_member(team_id):
     return _team_page(team, 400, member_form=form)
 
 
-@bp.post("/teams/<int:team_id>/members/<int:user_id>/remove")
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def remove_member(team_id, user_id):
     team = get_owned_or_404(Team, team_id)
     user = get_owned_or_404(User, user_id)
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: teams.remove_member(current_user.account, team, user.email, actor=_actor())):
+    back = url_for("admin.team", team_id=team.id)
+    if not confirmation.confirmed():
+        return _ask(asks.remove_member(team, user), "Remove member", back)
+    if apply(lambda: teams.remove_member(current_user.account, team, user.email, actor=_actor())):
         flash(f"Removed {user.email} from '{team.name}'.", "success")
-    return redirect(url_for("admin.team", team_id=team.id))
+    return redirect(back)
 
 
 @bp.post("/teams/<int:team_id>/roles")
@@ -132,7 +142,7 @@ def grant_team_role(team_id):
                        url_for("admin.team", team_id=team.id))
 
 
-@bp.post("/teams/<int:team_id>/roles/<int:role_id>/revoke")
+@bp.route("/teams/<int:team_id>/roles/<int:role_id>/revoke", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def revoke_team_role(team_id, role_id):
     team = get_owned_or_404(Team, team_id)
@@ -168,14 +178,14 @@ def grant_user_role(user_id):
     return _grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/roles/<int:role_id>/revoke")
+@bp.route("/users/<int:user_id>/roles/<int:role_id>/revoke", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def revoke_user_role(user_id, role_id):
     user = get_owned_or_404(User, user_id)
     return _revoke_role(users, user, role_id, user.email, url_for("admin.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def deactivate_user(user_id):
     return _set_active(get_owned_or_404(User, user_id), False)
@@ -188,39 +198,46 @@ def reactivate_user(user_id):
 
 
 def _set_active(user: User, active: bool):
-    if ConfirmForm().validate_on_submit():
-        changed = apply(lambda: users.set_active(current_user.account, user, active, actor=_actor()))
-        if changed is True:
-            flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
-                  f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
-        elif changed is not None:
-            flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
-    return redirect(url_for("admin.user", user_id=user.id))
+    back = url_for("admin.user", user_id=user.id)
+    if not active and not confirmation.confirmed():
+        return _ask(asks.deactivate_user(user), "Deactivate user", back)
+    if active and not ConfirmForm().validate_on_submit():  # reactivating takes nothing away: one click is fine
+        return redirect(back)
+    changed = apply(lambda: users.set_active(current_user.account, user, active, actor=_actor()))
+    if changed is True:
+        flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
+              f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
+    elif changed is not None:
+        flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
+    return redirect(back)
 
 
-@bp.post("/users/<int:user_id>/sign-out")
+@bp.route("/users/<int:user_id>/sign-out", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def sign_out_user(user_id):
     user = get_owned_or_404(User, user_id)
-    if ConfirmForm().validate_on_submit():
-        ended = apply(lambda: users.sign_out_everywhere(current_user.account, user, actor=_actor()))
-        if ended is not None:
-            flash(f"Signed {user.email} out everywhere ({ended} session{'' if ended == 1 else 's'} ended).",
-                  "success")
+    if not confirmation.confirmed():
+        return _ask(asks.sign_out_user(user), "Sign out everywhere", url_for("admin.user", user_id=user.id))
+    ended = apply(lambda: users.sign_out_everywhere(current_user.account, user, actor=_actor()))
+    if ended is not None:
+        flash(f"Signed {user.email} out everywhere ({ended} session{'' if ended == 1 else 's'} ended).", "success")
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("admin.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/break-glass")
+@bp.route("/users/<int:user_id>/break-glass", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def set_break_glass(user_id):
     user = get_owned_or_404(User, user_id)
-    on = request.form.get("on") == "1"
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: users.set_break_glass(current_user.account, user, on, actor=_actor())):
+    on = not user.break_glass  # the step names the change it makes
+    back = url_for("admin.user", user_id=user.id) + "#break-glass"
+    if not confirmation.confirmed():
+        return _ask((asks.break_glass_on if on else asks.break_glass_off)(user),
+                    "Mark as break-glass admin" if on else "Unmark break-glass", back)
+    if apply(lambda: users.set_break_glass(current_user.account, user, on, actor=_actor())):
         flash(f"{user.email} is {'now' if on else 'no longer'} a break-glass admin.", "success")
-    return redirect(url_for("admin.user", user_id=user.id) + "#break-glass")
+    return redirect(back)
 
 
 # --- Role grants, the same for a team and a user -------------------------------------------------
@@ -236,8 +253,9 @@ def _grant_role(service, holder: Team | User, label: str, note: str, page: Calla
 
 def _revoke_role(service, holder: Team | User, role_id: int, label: str, back: str):
     role = db.get_or_404(Role, role_id)
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: service.revoke_role(current_user.account, holder, role.name, actor=_actor())):
+    if not confirmation.confirmed():
+        return _ask(asks.revoke_role(holder, role), "Revoke role", back)
+    if apply(lambda: service.revoke_role(current_user.account, holder, role.name, actor=_actor())):
         flash(f"Revoked {role.name} from {label}.", "success")
     return redirect(back)
 

@@ -52,7 +52,8 @@ def test_revoke_asks_for_confirmation_naming_the_consequence_then_revokes(admin_
     text = confirm.get_data(as_text=True)
     assert confirm.status_code == 200 and "Okta" in text and "provisioning with it" in text and "Cancel" in text
     assert tokens.list_tokens(account) != []  # the GET changes nothing
-    done = admin_client.post(f"{PAGE}/tokens/{row.id}/revoke", data={"csrf_token": csrf_token(admin_client, PAGE)})
+    done = admin_client.post(f"{PAGE}/tokens/{row.id}/revoke",
+                             data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"})
     assert done.status_code == 302 and tokens.list_tokens(account) == []
     assert Scim(admin_client, "acme", value).get("/Users").status_code == 401
 

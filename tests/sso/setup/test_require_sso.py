@@ -102,7 +102,7 @@ def test_the_settings_page_switch_and_its_refusal(admin_client, sso_account, adm
     token = csrf_token(admin_client, PAGE)
     refused = admin_client.post(f"{PAGE}/require-sso", data={"csrf_token": token, "require_sso": "y"})
     assert refused.status_code == 200 and "could lock everyone out" in refused.get_data(as_text=True)
-    admin_client.post(f"/admin/users/{admin.id}/break-glass", data={"csrf_token": token, "on": "1"})
+    admin_client.post(f"/admin/users/{admin.id}/break-glass", data={"csrf_token": token, "confirm": "yes"})
     assert db.session.get(User, admin.id).break_glass is True
     saved = admin_client.post(f"{PAGE}/require-sso", data={"csrf_token": token, "require_sso": "y"})
     assert saved.status_code == 302
