@@ -173,7 +173,10 @@ def test_own_sessions_page_signs_out_one_device_or_all(app, client, admin):
     assert _post(laptop, f"/account/sessions/{phone_row.id}/end").status_code == 302
     assert not _signed_in(phone) and _signed_in(laptop)
     login(phone, admin.email)
-    response = _post(laptop, "/account/sessions/end-all")
+    step = _post(laptop, "/account/sessions/end-all")  # the page's button: the confirmation step first
+    assert step.status_code == 200 and "this browser included" in step.get_data(as_text=True)
+    assert _signed_in(phone) and _signed_in(laptop)
+    response = _post(laptop, "/account/sessions/end-all", confirm="yes")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert not _signed_in(phone) and not _signed_in(laptop)  # the asking session ends too
 

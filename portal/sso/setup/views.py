@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import confirmation
 from portal.accounts import domains
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -13,6 +14,7 @@ from portal.models import IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
 from portal.sso import service as login_service
 from portal.sso import binding, trial
+from portal.sso.setup import confirmations as asks
 from portal.sso.setup import diagnostics
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
@@ -29,6 +31,9 @@ bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
 def settings():
     account = current_user.account
     form = SsoSettingsForm(obj=service.get_config(account))
+    if form.validate_on_submit() and not form.enabled.data and service.get_config(account).enabled \
+            and not confirmation.confirmed():
+        return _ask(asks.turn_sso_off(account), "Turn SSO off")
     if form.validate_on_submit():
         certificates = [c for c in (form.idp_certificate.data, uploaded(form.certificate_file, MAX_CERTIFICATE_BYTES))
                         if c and (not isinstance(c, str) or c.strip())]
@@ -71,10 +76,13 @@ def add_certificate():
     return _page(account, certificate_form=form)
 
 
-@bp.post("/certificates/<int:cert_id>/remove")
+@bp.route("/certificates/<int:cert_id>/remove", methods=["GET", "POST"])
 @require_permission(MANAGE_SSO)
 def remove_certificate(cert_id: int):
     cert = get_owned_or_404(IdpCertificate, cert_id)
+    if not confirmation.confirmed():
+        remaining = len(service.active_certificates(current_user.account))
+        return _ask(asks.remove_certificate(cert, remaining), "Remove certificate", "certificates")
     if CertificateRemoveForm().validate_on_submit():
         change = service.SettingsChange(remove_fingerprints=[cert.sha256_fingerprint])
         _save(lambda: service.apply(current_user.account, change, actor=_actor()),
@@ -87,6 +95,9 @@ def remove_certificate(cert_id: int):
 def require_sso():
     account = current_user.account
     form = RequireSsoForm()
+    if form.validate_on_submit() and form.require_sso.data and not service.get_config(account).require_sso \
+            and not confirmation.confirmed():
+        return _ask(asks.require_sso(account, diagnostics.break_glass_admins(account)), "Require SSO", "require-sso")
     if form.validate_on_submit():
         change = service.SettingsChange(require_sso=form.require_sso.data)
         if _save(lambda: service.apply(account, change, actor=_actor()), form, "require_sso"):
@@ -108,6 +119,14 @@ def import_metadata():
 
 def _actor():
     return current_user._get_current_object()
+
+
+def _ask(question: tuple[str, list[str]], button: str, anchor: str = ""):
+    """The confirmation step of a change: the posted form comes first to it, and confirming posts it again."""
+    return confirmation.page(question[0], question[1], button,
+                             url_for("sso_setup.settings") + (f"#{anchor}" if anchor else ""),
+                             context="Account settings → Security → Single Sign-On", hidden=confirmation.carried(),
+                             refused=False)
 
 
 def _save(action, form=None, default_field: str = "", success: str | None = None) -> bool:
