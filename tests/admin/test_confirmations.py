@@ -82,7 +82,8 @@ def test_detail_pages_link_to_the_steps_instead_of_posting(admin_client, account
     user_page = admin_client.get(f"/admin/users/{member.id}").get_data(as_text=True)
     for html, path in ((team_page, f"/admin/teams/{team.id}/delete"), (team_page, f"/admin/teams/{team.id}/members"),
                        (user_page, f"/admin/users/{member.id}/deactivate"),
-                       (user_page, f"/admin/users/{member.id}/sign-out"), (user_page, f"/admin/users/{member.id}/roles/")):
+                       (user_page, f"/admin/users/{member.id}/sign-out"),
+                       (user_page, f"/admin/users/{member.id}/roles/")):
         assert f'href="{path}' in html, path
     assert 'action="/admin/teams/%d/delete"' % team.id not in team_page
     assert f'action="/admin/users/{member.id}/deactivate"' not in user_page
@@ -107,7 +108,7 @@ def test_role_selects_never_pre_choose_a_role(admin_client, account, member):
         select = html[html.index('<select'):html.index('</select>')]
         assert 'required' in select.split(">")[0], path
         first = select.split("<option", 2)[1]
-        assert first.startswith(' selected value="">Choose a role…') or first.startswith(' value="">Choose a role…'), path
+        assert first.startswith((' selected value="">Choose a role…', ' value="">Choose a role…')), path
         assert "selected" not in select.split("<option", 2)[2], path  # no real role is pre-chosen
     token = csrf_token(admin_client, f"/admin/teams/{team.id}")
     refused = admin_client.post(f"/admin/teams/{team.id}/roles", data={"csrf_token": token, "role-role": ""})

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from devtools.servers import ROOT
+from devtools.servers import ROOT, flask, free_port, portal_env, scratch_database, start_gunicorn, stop
 from tests.e2e.helpers import ADMIN_EMAIL, ADMIN_PASSWORD, OUTPUT
 from tests.sso.helpers import make_cert
 
@@ -56,6 +56,23 @@ with app.app_context():
     db.session.commit()
     print(json.dumps({"team": team.id, "jane": jane.id, "token": row.id}))
 """
+
+
+@pytest.fixture(scope="module")
+def portal_server(tmp_path_factory):
+    """This module's own portal (gunicorn, fresh database): its rows and changes never meet the other e2e tests'."""
+    tmp = tmp_path_factory.mktemp("e2e-a11y")
+    port = free_port()
+    with scratch_database(tmp, "a11y") as database_url:
+        env = portal_env(database_url, f"http://127.0.0.1:{port}", PORTAL_RATELIMIT_STORAGE_URI="memory://")
+        flask(env, "db", "upgrade")
+        flask(env, "accounts", "create", "--name", "Acme", "--domain", "acme", "--admin-email", ADMIN_EMAIL,
+              "--admin-password", ADMIN_PASSWORD)
+        process = start_gunicorn(env, port, tmp / "gunicorn.log")
+        try:
+            yield {"url": f"http://127.0.0.1:{port}", "env": env}
+        finally:
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +151,8 @@ def _check(page, name: str, width: int, axe_source: str) -> list[str]:
             problems.append(f"{name}@{width}: scrolls sideways ({scroll} > {inner} px)")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(axe_source)  # evaluated by the driver, so the page's CSP ('self' only) is untouched
-    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-                           AXE_TAGS)
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS)
     for violation in result["violations"]:
         if violation["impact"] in FAILING_IMPACTS:
             targets = [" ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
@@ -165,7 +182,8 @@ def test_every_page_is_accessible_and_fits_390_px(portal_server, admin_page, ano
 
 def test_skip_link_is_the_first_tab_stop_and_visible(portal_server, admin_page, anonymous_page):
     url = portal_server["url"]
-    for page, path in ((admin_page, "/admin/users"), (admin_page, "/settings/security/sso"), (anonymous_page, "/login")):
+    for page, path in ((admin_page, "/admin/users"), (admin_page, "/settings/security/sso"),
+                       (anonymous_page, "/login")):
         page.set_viewport_size({"width": 390, "height": 800})
         page.goto(url + path)
         page.keyboard.press("Tab")
@@ -213,3 +231,23 @@ def test_destructive_actions_need_the_confirmation_step(portal_server, admin_pag
     admin_page.get_by_role("button", name="Deactivate user").click()
     assert admin_page.url == f"{url}/admin/users/{rows['jane']}"
     assert "Deactivated jane.doe@acme.test" in admin_page.inner_text("main")
+
+
+def test_copy_buttons_say_what_they_copy_and_a_refused_copy_is_explained(portal_server, admin_page):
+    admin_page.set_viewport_size({"width": 1280, "height": 900})
+    admin_page.goto(portal_server["url"] + "/settings/security/sso")
+    names = admin_page.eval_on_selector_all("[data-copy]", "bs => bs.map(b => b.getAttribute('aria-label'))")
+    assert names and all(n and n.startswith("Copy ") and len(n) > len("Copy ") for n in names), names
+    assert any("ACS URL" in n or "Assertion Consumer Service" in n for n in names), names
+    # The browser refuses the clipboard write (permission denied, not focused...): the value is selected instead.
+    admin_page.evaluate("""() => { navigator.clipboard.writeText = () => Promise.reject(new Error('denied')); }""")
+    button = admin_page.locator("[data-copy]").first
+    target = button.get_attribute("data-copy")
+    button.click()
+    note = admin_page.locator(f"#{target}-copy-status")
+    note.wait_for()
+    assert note.get_attribute("role") == "alert" and "Ctrl+C" in note.inner_text()
+    selected = admin_page.evaluate("""(id) => { const i = document.getElementById(id);
+        return [document.activeElement === i, i.value.substring(i.selectionStart, i.selectionEnd) === i.value]; }""",
+                                   target)
+    assert selected == [True, True]
