@@ -35,6 +35,6 @@ def page(question: str, consequences: list[str], button: str, cancel: str, *, co
     refused = request.method == "POST" if refused is None else refused
     return render_template("confirm.html", question=question, consequences=consequences, button=button,
                            cancel=cancel, context=context, hidden=hidden or {}, title=title or question,
-                           form=ConfirmStepForm(formdata=None), refused=refused, action=request.path,
+                           form=ConfirmStepForm(formdata=None), refused=refused, action=request.full_path.rstrip("?"),
                            confirmed_value=CONFIRMED), \
         422 if refused else 200

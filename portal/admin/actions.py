@@ -38,9 +38,9 @@ def actor() -> User:
     return current_user._get_current_object()
 
 
-def ask(question: tuple[str, list[str]], button: str, cancel: str):
+def ask(question: tuple[str, list[str]], button: str, cancel: str, **hidden: str):
     """The confirmation step of an action (its GET, or a POST that skipped it)."""
-    return confirmation.page(question[0], question[1], button, cancel)
+    return confirmation.page(question[0], question[1], button, cancel, hidden=hidden)
 
 
 def grant_role(service, holder: Team | User, label: str, note: str, page: Callable, back: str):

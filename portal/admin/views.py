@@ -223,11 +223,12 @@ def sign_out_user(user_id):
 @require_permission(MANAGE_USERS)
 def set_break_glass(user_id):
     user = get_owned_or_404(User, user_id)
-    on = not user.break_glass  # the step names the change it makes
+    # The step carries the change it named, so a page left open never flips the mark the other way.
+    on = (request.values.get("on") or ("0" if user.break_glass else "1")) == "1"
     back = url_for("admin.user", user_id=user.id) + "#break-glass"
     if not confirmation.confirmed():
         return ask((asks.break_glass_on if on else asks.break_glass_off)(user),
-                    "Mark as break-glass admin" if on else "Unmark break-glass", back)
+                   "Mark as break-glass admin" if on else "Unmark break-glass", back, on="1" if on else "0")
     if apply(lambda: users.set_break_glass(current_user.account, user, on, actor=actor())):
         flash(f"{user.email} is {'now' if on else 'no longer'} a break-glass admin.", "success")
     return redirect(back)

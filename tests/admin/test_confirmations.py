@@ -61,6 +61,18 @@ def test_each_destructive_action_has_a_confirmation_step_then_needs_it(admin_cli
         assert done(), url
 
 
+def test_break_glass_step_carries_the_change_it_named(admin_client, account, admin):
+    url = f"/admin/users/{admin.id}/break-glass"
+    step = admin_client.get(url).get_data(as_text=True)
+    assert "Mark admin@acme.test as a break-glass admin?" in step and 'name="on" value="1"' in step
+    token = csrf_token(admin_client, url)
+    db.session.get(User, admin.id).break_glass = True  # someone else marked them meanwhile
+    db.session.commit()
+    assert admin_client.post(url, data={"csrf_token": token, "confirm": "yes", "on": "1"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).break_glass is True  # the page left open did not unmark them
+
+
 def test_signing_out_needs_the_step(client, admin_client, account, admin, member):
     from tests.helpers import login
 
