@@ -127,3 +127,12 @@ def test_role_selects_never_pre_choose_a_role(admin_client, account, member):
     assert refused.status_code == 400 and "Choose a role." in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Team, team.id).roles == []
+
+
+def test_a_refused_action_is_announced_as_an_alert(admin_client, account, member):
+    team = make_team(account, "Support", source="sso", members=[member])
+    url = f"/admin/teams/{team.id}/members/{member.id}/remove"
+    response = admin_client.post(url, data={"csrf_token": csrf_token(admin_client, url), "confirm": "yes"},
+                                 follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert '<div class="flash error" role="alert">' in html and "through the IdP group" in html
