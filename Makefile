@@ -14,12 +14,17 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(BIN)/.installed
+# axe-core for the browser tests' accessibility checks, pinned by package-lock.json (never served).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-# xmlsec1: the test IdP (pysaml2) signs with it; chromium: the browser tests.
+install: $(BIN)/.installed node_modules/.installed
+
+# xmlsec1: the test IdP (pysaml2) signs with it; chromium: the browser tests; npm: installs axe-core for them.
 system-deps:
-	@command -v xmlsec1 >/dev/null && command -v chromium >/dev/null || { \
-	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1 chromium; }
+	@command -v xmlsec1 >/dev/null && command -v chromium >/dev/null && command -v npm >/dev/null || { \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1 chromium npm; }
 
 run: install
 	$(BIN)/flask db upgrade
@@ -30,8 +35,8 @@ run: install
 idp: install
 	$(BIN)/python -m devtools.idp --port 5001 --wire-demo
 
-test: install system-deps
+test: system-deps install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

@@ -6,41 +6,22 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal import audit
-from portal.admin.forms import AuditFilterForm, MemberForm, RoleForm, TeamForm
+from portal import audit, confirmation
+from portal.admin import confirmations as asks
+from portal.admin import display
+from portal.admin.actions import actor, apply, ask, grant_role, revoke_role
+from portal.admin.forms import NO_ROLE, AuditFilterForm, MemberForm, RoleForm, TeamForm, UserCreateForm, UserSearchForm
 from portal.auth.forms import ConfirmForm
 from portal.audit import Event
 from portal.audit import log as audit_log
 from portal.auth import sessions
 from portal.directory import roles, teams, users
-from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Role, Team, User
+from portal.models import Team, User
 from portal.permissions import MANAGE_TEAMS, MANAGE_USERS, VIEW_AUDIT_LOG, get_owned_or_404, require_permission
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def apply(action: Callable, field=None):
-    """Run one service call and commit; a refusal becomes a field error or a flash, returns None.
-
-    Directory services check before they write, so committing after a refusal only keeps its audit event.
-    """
-    try:
-        result = action()
-    except ServiceError as exc:
-        db.session.commit()
-        if field is not None:
-            field.errors.append(str(exc))
-        else:
-            flash(str(exc), "error")
-        return None
-    db.session.commit()
-    return result if result is not None else True
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
+bp.add_app_template_filter(display.breakable, "breakable")
 
 
 # --- Teams --------------------------------------------------------------------------------------
@@ -50,7 +31,7 @@ def _actor() -> User:
 def teams_page():
     form = TeamForm()
     if form.validate_on_submit():
-        team = apply(lambda: teams.create_team(current_user.account, form.name.data, actor=_actor()), form.name)
+        team = apply(lambda: teams.create_team(current_user.account, form.name.data, actor=actor()), form.name)
         if team:
             flash(f"Created the team '{team.name}'. Grant it a role so its members get permissions.", "success")
             return redirect(url_for("admin.team", team_id=team.id))
@@ -94,22 +75,24 @@ def rename_team(team_id):
     team = get_owned_or_404(Team, team_id)
     form = TeamForm(prefix="rename")
     if form.validate_on_submit() and apply(
-            lambda: teams.rename_team(current_user.account, team, form.name.data, actor=_actor()), form.name):
+            lambda: teams.rename_team(current_user.account, team, form.name.data, actor=actor()), form.name):
         flash(f"Renamed the team to '{team.name}'.", "success:rename")
         return redirect(url_for("admin.team", team_id=team.id) + "#rename")
     return _team_page(team, 422, rename_form=form)
 
 
-@bp.post("/teams/<int:team_id>/delete")
+@bp.route("/teams/<int:team_id>/delete", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def delete_team(team_id):
     team = get_owned_or_404(Team, team_id)
+    back = url_for("admin.team", team_id=team.id)
+    if not confirmation.confirmed():
+        return ask(asks.delete_team(team), "Delete team", back)
     name = team.name
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: teams.delete_team(current_user.account, team, actor=_actor())):
+    if apply(lambda: teams.delete_team(current_user.account, team, actor=actor())):
         flash(f"Deleted the team '{name}'.", "success")
         return redirect(url_for("admin.teams"))
-    return redirect(url_for("admin.team", team_id=team_id))
+    return redirect(back)
 
 
 @bp.post("/teams/<int:team_id>/members")
@@ -118,44 +101,66 @@ def add_member(team_id):
     team = get_owned_or_404(Team, team_id)
     form = MemberForm(prefix="member")
     if form.validate_on_submit() and apply(
-            lambda: teams.add_member(current_user.account, team, form.email.data, actor=_actor()), form.email):
+            lambda: teams.add_member(current_user.account, team, form.email.data, actor=actor()), form.email):
         flash(f"Added {form.email.data.strip().lower()} to '{team.name}'.", "success:members")
         return redirect(url_for("admin.team", team_id=team.id) + "#members")
     return _team_page(team, 422, member_form=form)
 
 
-@bp.post("/teams/<int:team_id>/members/<int:user_id>/remove")
+@bp.route("/teams/<int:team_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def remove_member(team_id, user_id):
     team = get_owned_or_404(Team, team_id)
     user = get_owned_or_404(User, user_id)
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: teams.remove_member(current_user.account, team, user.email, actor=_actor())):
+    back = url_for("admin.team", team_id=team.id)
+    if not confirmation.confirmed():
+        return ask(asks.remove_member(team, user), "Remove member", back)
+    if apply(lambda: teams.remove_member(current_user.account, team, user.email, actor=actor())):
         flash(f"Removed {user.email} from '{team.name}'.", "success")
-    return redirect(url_for("admin.team", team_id=team.id))
+    return redirect(back)
 
 
 @bp.post("/teams/<int:team_id>/roles")
 @require_permission(MANAGE_TEAMS)
 def grant_team_role(team_id):
     team = get_owned_or_404(Team, team_id)
-    return _grant_role(teams, team, f"'{team.name}'", "; its members have it now", _team_page,
+    return grant_role(teams, team, f"'{team.name}'", "; its members have it now", _team_page,
                        url_for("admin.team", team_id=team.id) + "#roles")
 
 
-@bp.post("/teams/<int:team_id>/roles/<int:role_id>/revoke")
+@bp.route("/teams/<int:team_id>/roles/<int:role_id>/revoke", methods=["GET", "POST"])
 @require_permission(MANAGE_TEAMS)
 def revoke_team_role(team_id, role_id):
     team = get_owned_or_404(Team, team_id)
-    return _revoke_role(teams, team, role_id, f"'{team.name}'", url_for("admin.team", team_id=team.id))
+    return revoke_role(teams, team, role_id, f"'{team.name}'", url_for("admin.team", team_id=team.id))
 
 
 # --- Users --------------------------------------------------------------------------------------
 
-@bp.get("/users", endpoint="users")
+USERS_PER_PAGE = 50
+
+
+@bp.route("/users", methods=["GET", "POST"], endpoint="users")
 @require_permission(MANAGE_USERS)
 def users_page():
-    return render_template("admin/users.html", users=users.list_users(current_user.account))
+    """Users, searched by email or name and paged; the form creates one (as `flask users create` does)."""
+    form = UserCreateForm().with_roles(roles.list_roles())
+    if form.validate_on_submit():
+        role = None if form.role.data == NO_ROLE else form.role.data
+        user = apply(lambda: users.create_user(current_user.account, form.email.data, form.password.data or None,
+                                               role=role, name=form.name.data or "", via="admin", actor=actor()),
+                     form.email)
+        if user:
+            flash(f"Created the user {user.email}. They can log in "
+                  f"{'with their password or SSO' if form.password.data else 'with SSO'}.", "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    search = UserSearchForm(formdata=request.args)
+    query = search.q.data if search.validate() else ""
+    page = max(request.args.get("page", 1, type=int), 1)
+    found, total = users.search_users(current_user.account, query or "", page, USERS_PER_PAGE)
+    pages = max((total + USERS_PER_PAGE - 1) // USERS_PER_PAGE, 1)
+    return render_template("admin/users.html", users=found, total=total, page=page, pages=pages, query=query,
+                           search=search, form=form), 422 if form.errors else 200
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -179,17 +184,17 @@ def _user_page(user: User, status: int = 200, role_form: RoleForm | None = None)
 @require_permission(MANAGE_USERS)
 def grant_user_role(user_id):
     user = get_owned_or_404(User, user_id)
-    return _grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id) + "#roles")
+    return grant_role(users, user, user.email, "", _user_page, url_for("admin.user", user_id=user.id) + "#roles")
 
 
-@bp.post("/users/<int:user_id>/roles/<int:role_id>/revoke")
+@bp.route("/users/<int:user_id>/roles/<int:role_id>/revoke", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def revoke_user_role(user_id, role_id):
     user = get_owned_or_404(User, user_id)
-    return _revoke_role(users, user, role_id, user.email, url_for("admin.user", user_id=user.id))
+    return revoke_role(users, user, role_id, user.email, url_for("admin.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def deactivate_user(user_id):
     return _set_active(get_owned_or_404(User, user_id), False)
@@ -202,57 +207,48 @@ def reactivate_user(user_id):
 
 
 def _set_active(user: User, active: bool):
-    if ConfirmForm().validate_on_submit():
-        changed = apply(lambda: users.set_active(current_user.account, user, active, actor=_actor()))
-        if changed is True:
-            flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
-                  f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
-        elif changed is not None:
-            flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
-    return redirect(url_for("admin.user", user_id=user.id))
+    back = url_for("admin.user", user_id=user.id)
+    if not active and not confirmation.confirmed():
+        return ask(asks.deactivate_user(user), "Deactivate user", back)
+    if active and not ConfirmForm().validate_on_submit():  # reactivating takes nothing away: one click is fine
+        return redirect(back)
+    changed = apply(lambda: users.set_active(current_user.account, user, active, actor=actor()))
+    if changed is True:
+        flash(f"{'Reactivated' if active else 'Deactivated'} {user.email}"
+              f"{'' if active else ': they can no longer log in, with a password or SSO'}.", "success")
+    elif changed is not None:
+        flash(f"{user.email} is already {'active' if active else 'deactivated'}.", "info")
+    return redirect(back)
 
 
-@bp.post("/users/<int:user_id>/sign-out")
+@bp.route("/users/<int:user_id>/sign-out", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def sign_out_user(user_id):
     user = get_owned_or_404(User, user_id)
-    if ConfirmForm().validate_on_submit():
-        ended = apply(lambda: users.sign_out_everywhere(current_user.account, user, actor=_actor()))
-        if ended is not None:
-            flash(f"Signed {user.email} out everywhere ({ended} session{'' if ended == 1 else 's'} ended).",
-                  "success")
+    if not confirmation.confirmed():
+        return ask(asks.sign_out_user(user), "Sign out everywhere", url_for("admin.user", user_id=user.id))
+    ended = apply(lambda: users.sign_out_everywhere(current_user.account, user, actor=actor()))
+    if ended is not None:
+        flash(f"Signed {user.email} out everywhere ({ended} session{'' if ended == 1 else 's'} ended).", "success")
     if user.id == current_user.id:
         return redirect(url_for("auth.login"))
     return redirect(url_for("admin.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/break-glass")
+@bp.route("/users/<int:user_id>/break-glass", methods=["GET", "POST"])
 @require_permission(MANAGE_USERS)
 def set_break_glass(user_id):
     user = get_owned_or_404(User, user_id)
-    on = request.form.get("on") == "1"
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: users.set_break_glass(current_user.account, user, on, actor=_actor())):
+    # The step carries the change it named, so a page left open never flips the mark the other way.
+    on = (request.values.get("on") or ("0" if user.break_glass else "1")) == "1"
+    back = url_for("admin.user", user_id=user.id) + "#break-glass"
+    if not confirmation.confirmed():
+        return ask((asks.break_glass_on if on else asks.break_glass_off)(user),
+                   "Mark as break-glass admin" if on else "Unmark break-glass", back, on="1" if on else "0")
+    if apply(lambda: users.set_break_glass(current_user.account, user, on, actor=actor())):
         flash(f"{user.email} is {'now' if on else 'no longer'} a break-glass admin.", "success")
     return redirect(url_for("admin.user", user_id=user.id) + "#break-glass")
 
-
-# --- Role grants, the same for a team and a user -------------------------------------------------
-
-def _grant_role(service, holder: Team | User, label: str, note: str, page: Callable, back: str):
-    form = RoleForm(prefix="role").with_roles(roles.list_roles(), holder.roles)
-    if form.validate_on_submit() and apply(
-            lambda: service.grant_role(current_user.account, holder, form.role.data, actor=_actor()), form.role):
-        flash(f"Granted {form.role.data} to {label}{note}.", "success:roles")
-        return redirect(back)
-    return page(holder, 422, role_form=form)
-
-
-def _revoke_role(service, holder: Team | User, role_id: int, label: str, back: str):
-    role = db.get_or_404(Role, role_id)
-    if ConfirmForm().validate_on_submit() and apply(
-            lambda: service.revoke_role(current_user.account, holder, role.name, actor=_actor())):
-        flash(f"Revoked {role.name} from {label}.", "success")
     return redirect(back)
 
 
@@ -270,7 +266,7 @@ def audit_page():
         page = audit_log.page(account, filters, before=request.args.get("before", type=int),
                               after=request.args.get("after", type=int))
     return render_template("admin/audit.html", form=form, page=page, filters=filters,
-                           event_types=audit_log.event_types(account), compact=audit_log.compact_json)
+                           event_types=audit_log.event_types(account), detail_lines=display.detail_lines)
 
 
 @bp.get("/audit/export.csv")
@@ -295,7 +291,7 @@ def _export(fmt: str) -> Response:
     filters = form.filters()
     # Snapshot bound: events arriving during the download (this export's own event too) are left out.
     upto = audit_log.latest_id(account) or 0
-    audit.record(account, Event.AUDIT_EXPORTED, actor=_actor(), subject=account.domain, format=fmt,
+    audit.record(account, Event.AUDIT_EXPORTED, actor=actor(), subject=account.domain, format=fmt,
                  filters=filters.as_args(), via="web")
     db.session.commit()
     body = (audit_log.export_csv if fmt == "csv" else audit_log.export_json)(account, filters, upto)

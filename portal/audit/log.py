@@ -40,10 +40,11 @@ class AuditFilters:
     email: str = ""
     since: date | None = None
     until: date | None = None
+    reference: str = ""  # an SSO failure's or Test SSO run's code, kept in details["reference"]
 
     def as_args(self) -> dict:
         """The filters as URL query arguments (empty ones left out)."""
-        args = {"type": self.event_type, "outcome": self.outcome, "email": self.email,
+        args = {"type": self.event_type, "outcome": self.outcome, "email": self.email, "reference": self.reference,
                 "since": self.since.isoformat() if self.since else "",
                 "until": self.until.isoformat() if self.until else ""}
         return {k: v for k, v in args.items() if v}
@@ -68,14 +69,15 @@ def parse_date(value: str | None, name: str = "date") -> date | None:
 
 
 def make_filters(event_type: str = "", outcome: str = "", email: str = "", since: date | None = None,
-                 until: date | None = None) -> AuditFilters:
+                 until: date | None = None, reference: str = "") -> AuditFilters:
     """Normalised filters, or ServiceError naming the wrong one."""
     outcome = (outcome or "").strip().lower()
     if outcome and outcome not in OUTCOMES:
         raise ServiceError(f"Unknown outcome '{outcome}'; use one of: {', '.join(OUTCOMES)}.")
     if since and until and until < since:
         raise ServiceError("The end date is before the start date.")
-    return AuditFilters((event_type or "").strip(), outcome, normalise_email(email), since, until)
+    return AuditFilters((event_type or "").strip(), outcome, normalise_email(email), since, until,
+                        (reference or "").strip().upper())
 
 
 def _bounds(filters: AuditFilters) -> tuple[datetime | None, datetime | None]:
@@ -91,6 +93,8 @@ def _conditions(account_id: int, filters: AuditFilters, time_column=AuditEvent.t
         conds.append(AuditEvent.event_type == filters.event_type)
     if filters.outcome:
         conds.append(AuditEvent.outcome == filters.outcome)
+    if filters.reference:
+        conds.append(AuditEvent.details["reference"].as_string() == filters.reference)
     since, until = _bounds(filters)
     if since:
         conds.append(time_column >= since)

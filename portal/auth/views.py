@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal import confirmation
 from portal.accounts.service import find_for_sso
 from portal.auth import sessions, throttle
 from portal.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm, SsoStartForm
@@ -133,6 +134,11 @@ def end_session(session_id: int):
 def end_all_sessions():
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if not confirmation.confirmed():  # the account page's button leads to this step first
+        return confirmation.page("Sign out everywhere?", [
+            "Every session of yours ends, on every device and server, this browser included, and “Keep me signed "
+            "in” is forgotten. You will have to sign in again here too."],
+            "Sign out everywhere", url_for("auth.account_page") + "#sessions", refused=False)
     user = current_user._get_current_object()
     users.sign_out_everywhere(user.account, user, actor=user)
     sessions.end()  # this browser's session is already gone; forget its cookie too

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -72,6 +72,22 @@ def list_users(account: Account) -> list[User]:
         select(User).where(User.account_id == account.id).order_by(User.email)
         .options(selectinload(User.roles),
                  selectinload(User.memberships).selectinload(TeamMembership.team).selectinload(Team.roles))))
+
+
+def search_users(account: Account, query: str = "", page: int = 1, per_page: int = 50) -> tuple[list[User], int]:
+    """One page of account's users by email whose email or name contains query (any case), and how many match."""
+    conds = [User.account_id == account.id]
+    text = (query or "").strip().lower()
+    if text:
+        # The admin's text is matched literally: LIKE's own wildcards in it are escaped.
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(or_(User.email.like(pattern, escape="\\"), func.lower(User.name).like(pattern, escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(User).where(*conds)) or 0
+    rows = db.session.scalars(
+        select(User).where(*conds).order_by(User.email).offset((max(page, 1) - 1) * per_page).limit(per_page)
+        .options(selectinload(User.roles),
+                 selectinload(User.memberships).selectinload(TeamMembership.team).selectinload(Team.roles)))
+    return list(rows), total
 
 
 def set_active(account: Account, user: User, active: bool, actor=None) -> bool:

@@ -16,10 +16,10 @@ from tests.admin.helpers import add_event
 def test_admin_sees_events_newest_first_with_all_columns(admin_client, account, admin):
     add_event(account, "test.failed", outcome="failure", reason="audience_mismatch", actor=admin,
               subject="jane@acme.test", at=datetime(2026, 3, 10, 8, 5, 9), audience="https://x.test/acme-old")
-    html = admin_client.get("/admin/audit").get_data(as_text=True)
+    html = admin_client.get("/admin/audit").get_data(as_text=True).replace("<wbr>", "")
     assert '<time data-local datetime="2026-03-10T08:05:09Z">2026-03-10 08:05:09 UTC</time>' in html
     assert "audience_mismatch" in html and "jane@acme.test" in html and "test.failed" in html
-    assert '<details><summary class="mono">{&#34;audience&#34;:&#34;https://x.test/acme-old&#34;}' in html
+    assert "<dt>audience</dt><dd>https://x.test/acme-old</dd>" in html  # key: value, not raw JSON
     assert 'src="/static/localtime.js"' in html and "<script>" not in html  # CSP: no inline script
     # login.password of this very sign-in is newer than the back-dated event, so it comes first.
     assert html.index("login.password") < html.index("test.failed")
@@ -39,8 +39,8 @@ def test_member_without_permission_gets_403_and_anonymous_is_sent_to_login(clien
 def test_other_accounts_events_never_show(admin_client, account, other_account):
     add_event(other_account, "globex.secret", subject="admin@globex.test", secret="globex-only")
     for query in ("", "?email=admin@globex.test", "?type=globex.secret"):
-        html = admin_client.get("/admin/audit" + query).get_data(as_text=True)
-        assert "globex-only" not in html and '<td class="mono">globex.secret</td>' not in html
+        html = admin_client.get("/admin/audit" + query).get_data(as_text=True).replace("<wbr>", "")
+        assert "globex-only" not in html and '<span class="mono">globex.secret</span>' not in html
         assert ('id="event-' in html) is (query == "")  # acme's own events show only without a filter
     body = admin_client.get("/admin/audit/export.json").get_data(as_text=True)
     assert "globex" not in body
@@ -50,7 +50,8 @@ def test_filters_from_the_query_string(admin_client, account, admin):
     add_event(account, "test.kept", outcome="warning", subject="pat@acme.test")
     add_event(account, "test.dropped", outcome="success", subject="pat@acme.test")
     html = admin_client.get("/admin/audit?outcome=warning&email=PAT@acme.test&type=").get_data(as_text=True)
-    assert '<td class="mono">test.kept</td>' in html and '<td class="mono">test.dropped</td>' not in html
+    html = html.replace("<wbr>", "")
+    assert '<span class="mono">test.kept</span>' in html and '<span class="mono">test.dropped</span>' not in html
     assert '<option selected value="warning">' in html  # the form keeps what was asked
 
 

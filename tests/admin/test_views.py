@@ -11,6 +11,11 @@ from portal.models import AuditEvent, Role, Team, User
 from tests.helpers import csrf_token, login, make_team, page_without_tokens
 
 
+def confirmed(token: str) -> dict:
+    """The body a confirmation step posts."""
+    return {"csrf_token": token, "confirm": "yes"}
+
+
 def test_teams_page_lists_source_members_roles(admin_client, account, member):
     make_team(account, "Support", source="sso", members=[member])
     make_team(account, "Ops", roles=["Developer"], members=[member])
@@ -79,7 +84,7 @@ def test_grant_role_changes_dashboard_at_once(client, account, admin, member):
 
     role = Role.by_name("Developer")
     token = csrf_token(client, f"/admin/teams/{team.id}")
-    assert client.post(f"/admin/teams/{team.id}/roles/{role.id}/revoke", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/admin/teams/{team.id}/roles/{role.id}/revoke", data=confirmed(token)).status_code == 302
     assert "You have no permissions yet" in member_client.get("/").get_data(as_text=True)
 
 
@@ -93,7 +98,7 @@ def test_add_and_remove_manual_member(admin_client, account, member):
                                 data={"csrf_token": token, "member-email": "nobody@acme.test"})
     assert unknown.status_code == 422 and "No user nobody@acme.test" in unknown.get_data(as_text=True)
     assert admin_client.post(f"/admin/teams/{team.id}/members/{member.id}/remove",
-                             data={"csrf_token": token}).status_code == 302
+                             data=confirmed(token)).status_code == 302
     db.session.expire_all()
     assert db.session.get(Team, team.id).memberships == []
 
@@ -105,7 +110,7 @@ def test_rename_and_delete_manual_team(admin_client, account):
                                  data={"csrf_token": token, "rename-name": "Platform"})
     assert response.status_code == 302
     assert db.session.get(Team, team_id).name == "Platform"
-    response = admin_client.post(f"/admin/teams/{team_id}/delete", data={"csrf_token": token})
+    response = admin_client.post(f"/admin/teams/{team_id}/delete", data=confirmed(token))
     assert response.status_code == 302 and db.session.get(Team, team_id) is None
 
 
@@ -116,7 +121,7 @@ def test_sso_team_delete_explained(admin_client, account, member):
     html = admin_client.get(f"/admin/teams/{team.id}").get_data(as_text=True)
     assert "would re-create it" in html
     token = csrf_token(admin_client, f"/admin/teams/{team.id}")
-    response = admin_client.post(f"/admin/teams/{team.id}/delete", data={"csrf_token": token},
+    response = admin_client.post(f"/admin/teams/{team.id}/delete", data=confirmed(token),
                                  follow_redirects=True)
     assert "would re-create it" in response.get_data(as_text=True)
     assert db.session.get(Team, team.id) is not None
@@ -125,10 +130,10 @@ def test_sso_team_delete_explained(admin_client, account, member):
 def test_last_admin_message_on_page(admin_client, admin):
     role = Role.by_name("Account admin")
     token = csrf_token(admin_client, f"/admin/users/{admin.id}")
-    response = admin_client.post(f"/admin/users/{admin.id}/roles/{role.id}/revoke", data={"csrf_token": token},
+    response = admin_client.post(f"/admin/users/{admin.id}/roles/{role.id}/revoke", data=confirmed(token),
                                  follow_redirects=True)
     assert "without an Account admin" in response.get_data(as_text=True)
-    response = admin_client.post(f"/admin/users/{admin.id}/deactivate", data={"csrf_token": token},
+    response = admin_client.post(f"/admin/users/{admin.id}/deactivate", data=confirmed(token),
                                  follow_redirects=True)
     assert "You cannot deactivate yourself" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -148,15 +153,15 @@ def test_cross_account_ids_are_404_like_missing_ones(admin_client, other_account
 def test_cross_account_posts_are_404(admin_client, account, other_account):
     team = make_team(other_account, "Globex team")
     token = csrf_token(admin_client, "/admin/teams")
-    assert admin_client.post(f"/admin/teams/{team.id}/delete", data={"csrf_token": token}).status_code == 404
+    assert admin_client.post(f"/admin/teams/{team.id}/delete", data=confirmed(token)).status_code == 404
     assert admin_client.post(f"/admin/teams/{team.id}/roles",
                              data={"csrf_token": token, "role-role": "Developer"}).status_code == 404
     globex_admin = User.by_email("admin@globex.test")
     assert admin_client.post(f"/admin/users/{globex_admin.id}/deactivate",
-                             data={"csrf_token": token}).status_code == 404
+                             data=confirmed(token)).status_code == 404
     ours = make_team(account, "Ours")
     assert admin_client.post(f"/admin/teams/{ours.id}/members/{globex_admin.id}/remove",
-                             data={"csrf_token": token}).status_code == 404
+                             data=confirmed(token)).status_code == 404
     db.session.expire_all()
     assert db.session.get(Team, team.id).roles == [] and globex_admin.active
 
@@ -178,7 +183,7 @@ def test_unknown_team_is_404(admin_client):
 
 def test_users_page_and_user_actions(admin_client, account, member):
     make_team(account, "Support", source="sso", roles=["Analyst"], members=[member])
-    html = admin_client.get("/admin/users").get_data(as_text=True)
+    html = admin_client.get("/admin/users").get_data(as_text=True).replace("<wbr>", "")
     assert member.email in html and "Support" in html and "Analyst" in html and "Command line" in html
 
     token = csrf_token(admin_client, f"/admin/users/{member.id}")
@@ -187,7 +192,7 @@ def test_users_page_and_user_actions(admin_client, account, member):
     db.session.expire_all()
     assert [r.name for r in member.effective_roles()] == ["Analyst", "Billing"]
 
-    assert admin_client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token}).status_code == 302
+    assert admin_client.post(f"/admin/users/{member.id}/deactivate", data=confirmed(token)).status_code == 302
     db.session.expire_all()
     assert member.active is False
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "user.deactivated"))
@@ -204,7 +209,7 @@ def test_deactivated_user_is_signed_out(client, account, admin, member):
     assert member_client.get("/").status_code == 200
     assert login(client, admin.email).status_code == 302
     token = csrf_token(client, f"/admin/users/{member.id}")
-    assert client.post(f"/admin/users/{member.id}/deactivate", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/admin/users/{member.id}/deactivate", data=confirmed(token)).status_code == 302
     response = member_client.get("/")
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
 

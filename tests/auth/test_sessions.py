@@ -146,12 +146,12 @@ def test_admin_page_deactivation_and_sign_out_everywhere(app, admin_client, admi
     assert login(phone, member.email).status_code == 302
     page = f"/admin/users/{member.id}"
     assert "Sign out everywhere" in admin_client.get(page).get_data(as_text=True)
-    response = _post(admin_client, f"/admin/users/{member.id}/sign-out", page)
+    response = _post(admin_client, f"/admin/users/{member.id}/sign-out", page, confirm="yes")
     assert response.status_code == 302 and not _signed_in(phone)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "user.signed_out"))
     assert event.subject == member.email and event.actor_email == admin.email and event.details["sessions_ended"] == 1
     assert login(phone, member.email).status_code == 302  # they may sign in again
-    _post(admin_client, f"/admin/users/{member.id}/deactivate", page)
+    _post(admin_client, f"/admin/users/{member.id}/deactivate", page, confirm="yes")
     assert not _signed_in(phone)
 
 
@@ -173,7 +173,10 @@ def test_own_sessions_page_signs_out_one_device_or_all(app, client, admin):
     assert _post(laptop, f"/account/sessions/{phone_row.id}/end").status_code == 302
     assert not _signed_in(phone) and _signed_in(laptop)
     login(phone, admin.email)
-    response = _post(laptop, "/account/sessions/end-all")
+    step = _post(laptop, "/account/sessions/end-all")  # the page's button: the confirmation step first
+    assert step.status_code == 200 and "this browser included" in step.get_data(as_text=True)
+    assert _signed_in(phone) and _signed_in(laptop)
+    response = _post(laptop, "/account/sessions/end-all", confirm="yes")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert not _signed_in(phone) and not _signed_in(laptop)  # the asking session ends too
 

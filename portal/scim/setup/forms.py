@@ -13,10 +13,6 @@ class TokenCreateForm(FlaskForm):
                        description="To recognise the token later, e.g. “Okta” or “Entra ID”.")
 
 
-class TokenRevokeForm(FlaskForm):
-    """Only the CSRF token: the confirmation page posts it."""
-
-
 class DefaultRoleForm(FlaskForm):
     role = SelectField("Default role for new people", validators=[DataRequired("Choose a role.")], choices=[],
                        description="Granted to people created by SCIM or by SSO auto-create. Roles of teams come "

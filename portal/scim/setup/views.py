@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import confirmation
 from portal.directory import roles
 from portal.errors import ServiceError
 from portal.extensions import db
@@ -11,7 +12,7 @@ from portal.extensions import db
 from portal.permissions import MANAGE_SSO, require_permission
 from portal.scim import activity, tokens
 from portal.scim.endpoints import base_url
-from portal.scim.setup.forms import NO_ROLE, DefaultRoleForm, TokenCreateForm, TokenRevokeForm
+from portal.scim.setup.forms import NO_ROLE, DefaultRoleForm, TokenCreateForm
 
 bp = Blueprint("scim_setup", __name__, url_prefix="/settings/security/provisioning")
 
@@ -53,13 +54,21 @@ def revoke_token(token_id: int):
         token = tokens.get_token(account, token_id)
     except ServiceError:
         abort(404)  # another account's token answers exactly like a missing one
-    form = TokenRevokeForm()
-    if form.validate_on_submit():
-        tokens.revoke_token(account, token.id, actor=_actor())
-        db.session.commit()
-        flash(f"Revoked the token “{token.name}”: your IdP's requests with it are refused from now on.", "success")
-        return redirect(url_for("scim_setup.settings") + "#tokens")
-    return render_template("scim_setup/revoke.html", token=token, form=form, base_url=base_url(account))
+    back = url_for("scim_setup.settings") + "#tokens"
+    if not confirmation.confirmed():
+        used = token.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if token.last_used_at else "never"
+        return confirmation.page(
+            f"Revoke the SCIM token “{token.name}”?",
+            ["Your IdP's requests with this token are refused (401) from the moment you revoke it: provisioning "
+             "with it stops (new people are not created, deactivations in the IdP no longer reach the portal) until "
+             "the IdP has another token. People and teams already provisioned stay as they are. This cannot be "
+             "undone.",
+             f"Created {token.created_at.strftime('%Y-%m-%d %H:%M UTC')}, last used {used}."],
+            "Revoke token", back, context="Account settings → Security → Provisioning (SCIM)")
+    tokens.revoke_token(account, token.id, actor=_actor())
+    db.session.commit()
+    flash(f"Revoked the token “{token.name}”: your IdP's requests with it are refused from now on.", "success")
+    return redirect(back)
 
 
 @bp.post("/default-role")

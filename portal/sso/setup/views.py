@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from portal import confirmation
 from portal.accounts import domains, email_domains
 from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
@@ -15,6 +16,7 @@ from portal.sso import service as login_service
 from portal.sso import binding, sp_keys, trial
 from portal.sso.setup import activity, attributes, diagnostics
 from portal.sso.setup import metadata_url
+from portal.sso.setup import confirmations as asks
 from portal.sso.setup import settings as service
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, MAX_CERTIFICATE_BYTES
 from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, CertificateRemoveForm, DomainForm,
@@ -139,6 +141,9 @@ def _add_certificate(account):
 
 def _require_sso(account):
     form = RequireSsoForm()
+    if form.validate_on_submit() and form.require_sso.data and not service.get_config(account).require_sso \
+            and not confirmation.confirmed():
+        return _ask(asks.require_sso(account, diagnostics.break_glass_admins(account)), "Require SSO", "require-sso")
     if form.validate_on_submit():
         change = service.SettingsChange(require_sso=form.require_sso.data)
         if _save(lambda: service.apply(account, change, actor=_actor()), "require_sso", form, "require_sso"):
@@ -158,6 +163,9 @@ def _import_metadata(account):
 def _enable(account):
     form = EnableForm()
     refusals: list[str] = []
+    if form.validate_on_submit() and not form.enabled.data and service.get_config(account).enabled \
+            and not confirmation.confirmed():
+        return _ask(asks.turn_sso_off(account), "Turn SSO off", "step-5")
     if form.validate_on_submit():
         on = form.enabled.data
         change = service.SettingsChange(enabled=on)
@@ -172,10 +180,13 @@ _SECTIONS = {"idp": _idp, "domain": _domain, "certificates": _add_certificate, "
              "require_sso": _require_sso, "enable": _enable}
 
 
-@bp.post("/certificates/<int:cert_id>/remove")
+@bp.route("/certificates/<int:cert_id>/remove", methods=["GET", "POST"])
 @require_permission(MANAGE_SSO)
 def remove_certificate(cert_id: int):
     cert = get_owned_or_404(IdpCertificate, cert_id)
+    if not confirmation.confirmed():
+        remaining = len(service.active_certificates(current_user.account))
+        return _ask(asks.remove_certificate(cert, remaining), "Remove certificate", "certificates")
     if CertificateRemoveForm().validate_on_submit():
         change = service.SettingsChange(remove_fingerprints=[cert.sha256_fingerprint])
         _save(lambda: service.apply(current_user.account, change, actor=_actor()), "certificates",
@@ -244,6 +255,14 @@ def refresh_metadata_url():
 
 def _actor():
     return current_user._get_current_object()
+
+
+def _ask(question: tuple[str, list[str]], button: str, anchor: str = ""):
+    """The confirmation step of a change: the posted form comes first to it, and confirming posts it again."""
+    return confirmation.page(question[0], question[1], button,
+                             url_for("sso_setup.settings") + (f"#{anchor}" if anchor else ""),
+                             context="Account settings → Security → Single Sign-On", hidden=confirmation.carried(),
+                             refused=False)
 
 
 def _back(section: str):

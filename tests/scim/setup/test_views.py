@@ -52,7 +52,8 @@ def test_revoke_asks_for_confirmation_naming_the_consequence_then_revokes(admin_
     text = confirm.get_data(as_text=True)
     assert confirm.status_code == 200 and "Okta" in text and "provisioning with it" in text and "Cancel" in text
     assert tokens.list_tokens(account) != []  # the GET changes nothing
-    done = admin_client.post(f"{PAGE}/tokens/{row.id}/revoke", data={"csrf_token": csrf_token(admin_client, PAGE)})
+    done = admin_client.post(f"{PAGE}/tokens/{row.id}/revoke",
+                             data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"})
     assert done.status_code == 302 and tokens.list_tokens(account) == []
     assert Scim(admin_client, "acme", value).get("/Users").status_code == 401
 
@@ -91,3 +92,13 @@ def test_recent_activity_lists_failures_first(admin_client, account):
     html = admin_client.get(PAGE).get_data(as_text=True).split("Recent provisioning activity", 1)[1]
     order = [m for m in re.findall(r"scim\.(?:user\.created|request\.refused)", html)]
     assert order == ["scim.request.refused", "scim.user.created", "scim.user.created"]
+
+
+def test_revoke_without_the_confirmation_step_does_nothing(admin_client, account):
+    row, value = tokens.create_token(account, "Okta")
+    db.session.commit()
+    url = f"{PAGE}/tokens/{row.id}/revoke"
+    refused = admin_client.post(url, data={"csrf_token": csrf_token(admin_client, PAGE)})
+    assert refused.status_code == 422 and "Nothing was done" in refused.get_data(as_text=True)
+    assert [t.id for t in tokens.list_tokens(account)] == [row.id]
+    assert Scim(admin_client, "acme", value).get("/Users").status_code == 200

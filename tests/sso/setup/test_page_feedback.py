@@ -117,7 +117,8 @@ def test_certificate_added_and_removed_messages_are_in_the_certificates_section(
     cert = service.active_certificates(account)[0]
     cert_id, fingerprint = cert.id, cert.sha256_fingerprint
     response = admin_client.post(f"{PAGE}/certificates/{cert_id}/remove",
-                                 data={"csrf_token": csrf_token(admin_client, PAGE)}, follow_redirects=True)
+                                 data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"},
+                                 follow_redirects=True)
     assert f"Removed the certificate {fingerprint}." in section(html(response), "certificates")
 
 
@@ -127,7 +128,7 @@ def test_refusal_to_remove_the_last_certificate_is_announced_in_its_section(admi
     db.session.commit()
     cert = service.active_certificates(account)[0]
     response = admin_client.post(f"{PAGE}/certificates/{cert.id}/remove",
-                                 data={"csrf_token": csrf_token(admin_client, PAGE)})
+                                 data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"})
     assert response.headers["Location"] == f"{PAGE}#certificates"
     page = html(admin_client.get(PAGE))
     box = summary(page)
@@ -194,7 +195,7 @@ def test_enable_and_disable(admin_client, account, valid_cert):
     response = post(admin_client, "enable", follow=True, enabled="y")
     assert "SSO is enabled" in section(html(response), "step-5") and service.get_config(account).enabled
     assert ">Disable SSO</button>" in html(response)
-    response = post(admin_client, "enable", follow=True)
+    response = post(admin_client, "enable", follow=True, confirm="yes")
     assert "SSO is disabled" in section(html(response), "step-5") and not service.get_config(account).enabled
 
 

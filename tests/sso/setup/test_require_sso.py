@@ -100,11 +100,11 @@ def test_require_sso_is_ignored_while_sso_is_off(client, sso_account, member):
 
 def test_the_settings_page_switch_and_its_refusal(admin_client, sso_account, admin):
     token = csrf_token(admin_client, PAGE)
-    refused = admin_client.post(PAGE, data={"csrf_token": token, "section": "require_sso", "require_sso": "y"})
+    refused = admin_client.post(PAGE, data={"csrf_token": token, "section": "require_sso", "require_sso": "y", "confirm": "yes"})
     assert refused.status_code == 422 and "could lock everyone out" in refused.get_data(as_text=True)
-    admin_client.post(f"/admin/users/{admin.id}/break-glass", data={"csrf_token": token, "on": "1"})
+    admin_client.post(f"/admin/users/{admin.id}/break-glass", data={"csrf_token": token, "confirm": "yes"})
     assert db.session.get(User, admin.id).break_glass is True
-    saved = admin_client.post(PAGE, data={"csrf_token": token, "section": "require_sso", "require_sso": "y"})
+    saved = admin_client.post(PAGE, data={"csrf_token": token, "section": "require_sso", "require_sso": "y", "confirm": "yes"})
     assert saved.status_code == 302
     db.session.expire_all()
     assert sso_account.sso_config.require_sso is True

@@ -134,7 +134,7 @@ def test_rotation_and_expiry_warning(admin_client, account, valid_cert, expiring
     assert len(certs) == 2
     old = next(c for c in certs if c.sha256_fingerprint == expiring_cert.sha256)
     response = admin_client.post(f"{PAGE}/certificates/{old.id}/remove",
-                                 data={"csrf_token": csrf_token(admin_client, PAGE)})
+                                 data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"})
     assert response.status_code == 302
     assert [c.sha256_fingerprint for c in service.active_certificates(account)] == [valid_cert.sha256]
 
@@ -145,7 +145,8 @@ def test_removing_last_certificate_of_enabled_sso_is_refused(admin_client, accou
     db.session.commit()
     cert = service.active_certificates(account)[0]
     response = admin_client.post(f"{PAGE}/certificates/{cert.id}/remove",
-                                 data={"csrf_token": csrf_token(admin_client, PAGE)}, follow_redirects=True)
+                                 data={"csrf_token": csrf_token(admin_client, PAGE), "confirm": "yes"},
+                                 follow_redirects=True)
     assert "disable SSO first" in html(response)
     assert len(service.active_certificates(account)) == 1
 
