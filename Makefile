@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed node_modules/.installed
+install: $(BIN)/.installed
 
 # xmlsec1: the test IdP (pysaml2) signs with it; chromium: the browser tests; npm: installs axe-core for them.
 system-deps:
@@ -35,7 +35,7 @@ run: install
 idp: install
 	$(BIN)/python -m devtools.idp --port 5001 --wire-demo
 
-test: system-deps install
+test: system-deps install node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
