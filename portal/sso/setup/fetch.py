@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from portal.audit.events import Reason
+from portal.config import is_loopback_host
 from portal.errors import ServiceError
 
 MAX_REDIRECTS = 3
@@ -62,7 +63,7 @@ def check_url(url: str, allow_loopback: bool) -> tuple[str, str, int]:
         raise FetchError(Reason.METADATA_URL_REFUSED, "Enter the full Metadata URL, starting with https://.")
     if parts.username is not None or parts.password is not None:
         raise FetchError(Reason.METADATA_URL_REFUSED, "The Metadata URL must not contain a user name or password.")
-    if parts.scheme == "http" and not (allow_loopback and _is_loopback_name(parts.hostname)):
+    if parts.scheme == "http" and not (allow_loopback and is_loopback_host(parts.hostname)):
         raise FetchError(Reason.METADATA_URL_REFUSED, "The Metadata URL must use https:// (http:// only for "
                                                       "localhost in the local try-out).")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
@@ -175,15 +176,6 @@ def _read(response, limit: int, deadline: float) -> bytes:
         if size > limit:
             raise FetchError(Reason.METADATA_TOO_LARGE, f"The metadata is larger than {limit // 1024} KB.")
         chunks.append(chunk)
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
