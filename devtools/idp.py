@@ -5,6 +5,10 @@
 serves http://127.0.0.1:5001 and (with --wire-demo) points the demo account's SSO settings at it:
 IdP Login URL, Identity Provider Issuer and IdP Signature Certificate, SSO enabled, auto-create users on.
 Then open http://127.0.0.1:5000/login/saml/demo, type an email, and you land on the portal.
+--encrypt encrypts every assertion for the account's SP certificate (read from the portal's database, as an
+IdP admin would upload it; with --wire-demo it also turns on Want encrypted assertions, creating the SP key pair).
+--rollover signs with a second key (idp-next.key next to idp.key); --wire-demo then makes both certificates
+active on the account, and /metadata lists both, so an admin can try a certificate rotation locally.
 Its home page also shows the account as an app tile (an IdP-initiated login, like Okta's dashboard);
 after signing in there, the IdP keeps a session and answers the portal's AuthnRequests without a prompt.
 """
@@ -22,7 +26,8 @@ from flask import Flask, request, session
 from devtools.saml_idp import ATTRIBUTE_STYLES, KeyPair, TestIdp, make_keypair
 from portal import create_app as create_portal
 from portal.extensions import db
-from portal.models import Account
+from portal.models import SP_KEY_CURRENT, Account
+from portal.sso import sp_keys
 from portal.sso.setup import settings
 
 KEY_DIR = Path("instance") / "devtools-idp"
@@ -35,25 +40,42 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Loca
 <body style="font-family:sans-serif;max-width:36rem;margin:3rem auto">{body}</body></html>"""
 
 
-def keypair(directory: Path = KEY_DIR) -> KeyPair:
-    """The IdP's signing key, generated on first use and kept in instance/devtools-idp/."""
-    key, cert = directory / "idp.key", directory / "idp.crt"
+IDP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"
+ xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{issuer}">
+<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+{keys}<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
+<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso}"/>
+</md:IDPSSODescriptor></md:EntityDescriptor>"""
+KEY_DESCRIPTOR = """<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}
+</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+"""
+
+
+def keypair(directory: Path = KEY_DIR, name: str = "idp") -> KeyPair:
+    """An IdP signing key, generated on first use and kept in instance/devtools-idp/ ("idp", or "idp-next")."""
+    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
     if key.exists() and cert.exists():
         return KeyPair(str(key), str(cert), cert.read_text())
-    return make_keypair(directory, "idp", "Portal local test IdP")
+    label = "Portal local test IdP" + (" (next key)" if name != "idp" else "")
+    return make_keypair(directory, name, label)
 
 
 def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[str] | tuple = (),
-               attribute_style: str = "okta") -> Flask:
+               attribute_style: str = "okta", encrypt_for: str | None = None,
+               signing_key: KeyPair | None = None) -> Flask:
     """The IdP web app: GET /sso shows the login form, POST /sso answers the portal; GET /tile/<n> is an app tile.
 
     host is the name the browser uses for the IdP: "localhost" makes it another site than a portal on
     127.0.0.1, so the browser treats the IdP's post to the ACS as truly cross-site (SameSite rules apply).
     tiles: SP Entity IDs of portal accounts ({BASE_URL}/login/saml/{domain}) shown as app tiles.
     attribute_style: "okta", "entra" or "google": the attribute names the IdP sends (saml_idp.ATTRIBUTE_STYLES).
+    encrypt_for: the SP certificate PEM; every Assertion is then encrypted for it (an EncryptedAssertion).
+    signing_key: sign with this key instead of keys (a rollover); /metadata and /certificate list both.
     """
     base = f"http://{host}:{port}"
     idp = TestIdp(keys, issuer=f"{base}/idp", sso_url=f"{base}/sso")
+    certificates = [keys] + ([signing_key] if signing_key and signing_key.cert_pem != keys.cert_pem else [])
+    options = {"attribute_style": attribute_style, "encrypt_for": encrypt_for, "key": signing_key or keys}
     app = Flask(__name__)
     # Its own cookie name: the portal may run on the same host, and cookies do not tell ports apart.
     app.config.update(SECRET_KEY=secrets.token_hex(32), SESSION_COOKIE_NAME="devtools_idp_session")
@@ -65,7 +87,9 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
         who = session.get("user", {}).get("email")
         state = (f"<p>Signed in at the IdP as {html.escape(who)}. <a href='/logout'>Sign out</a></p>" if who else "")
         return PAGE.format(body=f"<h1>Local test IdP</h1>{state}<p>Issuer: <code>{idp.issuer}</code><br>Login URL: "
-                                f"<code>{idp.sso_url}</code></p><p><a href='/certificate'>Signing certificate</a></p>"
+                                f"<code>{idp.sso_url}</code></p><p><a href='/certificate'>Signing certificate</a>"
+                                f"{'s' if len(certificates) > 1 else ''} · <a href='/metadata'>Metadata</a>"
+                                + (" · assertions encrypted" if encrypt_for else "") + "</p>"
                                 + (f"<h2>Apps</h2><ul>{links}</ul>" if tiles else ""))
 
     @app.get("/logout")
@@ -87,12 +111,19 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
         metadata = SP_METADATA.format(entity_id=html.escape(tiles[number], quote=True),
                                       acs=html.escape(tiles[number] + "/callback", quote=True))
         form = idp.idp_initiated(metadata, relay_state=session.get("relay_state") or None,
-                                 attribute_style=attribute_style, **session["user"])
+                                 **options, **session["user"])
         return _continue(tiles[number] + "/callback", form["SAMLResponse"], form.get("RelayState", ""))
 
     @app.get("/certificate")
     def certificate():
-        return keys.cert_pem, 200, {"Content-Type": "text/plain"}
+        return "".join(k.cert_pem for k in certificates), 200, {"Content-Type": "text/plain"}
+
+    @app.get("/metadata")
+    def metadata():
+        descriptors = "".join(KEY_DESCRIPTOR.format(cert=k.cert_b64) for k in certificates)
+        xml = IDP_METADATA.format(issuer=html.escape(idp.issuer, quote=True), keys=descriptors,
+                                  sso=html.escape(idp.sso_url, quote=True))
+        return xml, 200, {"Content-Type": "application/samlmetadata+xml"}
 
     @app.get("/sso")
     def sso_form():
@@ -101,7 +132,7 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
         metadata = _sp_metadata(request.url)
         info = idp.receive(metadata, request.url)
         if "user" in session:  # signed in here already (e.g. through a tile): answer without a prompt, as Okta does
-            xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **session["user"])
+            xml = idp.response(info, sp_metadata=metadata, **options, **session["user"])
             return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
         fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
                          for k, v in request.args.items())
@@ -114,7 +145,7 @@ def create_app(port: int, keys: KeyPair, host: str = "127.0.0.1", tiles: list[st
                                             for k in ("SAMLRequest", "RelayState") if k in request.form)
         metadata = _sp_metadata(url)
         info = idp.receive(metadata, url)
-        xml = idp.response(info, sp_metadata=metadata, attribute_style=attribute_style, **_person(request.form))
+        xml = idp.response(info, sp_metadata=metadata, **options, **_person(request.form))
         return _continue(info.acs_url, base64.b64encode(xml.encode()).decode(), info.relay_state or "")
 
     return app
@@ -160,23 +191,44 @@ def _sp_metadata(redirect_url: str) -> str:
                               acs=html.escape(message.assertion_consumer_service_url, quote=True))
 
 
-def wire(account: Account, port: int, keys: KeyPair, host: str = "127.0.0.1") -> None:
-    """Point account's SSO settings at the local IdP on port, through the same service as the settings page."""
+def wire(account: Account, port: int, keys: KeyPair, host: str = "127.0.0.1", *, encrypt: bool = False,
+         next_keys: KeyPair | None = None) -> None:
+    """Point account's SSO settings at the local IdP on port, through the same service as the settings page.
+
+    encrypt: also turn on Want encrypted assertions (the service creates the account's SP key pair).
+    next_keys: the IdP's second signing key; both certificates become active (a rotation under way).
+    """
+    certificates = [keys.cert_pem] + ([next_keys.cert_pem] if next_keys else [])
     settings.apply(account, settings.SettingsChange(
         idp_login_url=f"http://{host}:{port}/sso", idp_issuer=f"http://{host}:{port}/idp",
-        replace_certificates=[keys.cert_pem], auto_create_users=True, enabled=True))
+        replace_certificates=certificates, auto_create_users=True, enabled=True,
+        want_encrypted_assertions=True if encrypt else None))
 
 
-def wire_demo(port: int, keys: KeyPair, domain: str = "demo", host: str = "127.0.0.1") -> str:
-    """wire() the demo account using the portal's own configuration (instance/, PORTAL_*); its SP Initiation URL."""
+def sp_certificate(account: Account) -> str:
+    """The account's current SP certificate PEM (what an IdP admin uploads as the Encryption Certificate)."""
+    current = sp_keys.keys(account).get(SP_KEY_CURRENT)
+    if current is None:
+        raise SystemExit(f"devtools.idp: account '{account.domain}' has no SP key pair yet; turn on Want "
+                         "encrypted assertions (or run with --wire-demo --encrypt)")
+    return current.cert_pem
+
+
+def wire_demo(port: int, keys: KeyPair, domain: str = "demo", host: str = "127.0.0.1", *, wire_it: bool = True,
+              encrypt: bool = False, next_keys: KeyPair | None = None) -> tuple[str, str | None]:
+    """wire() the demo account using the portal's own configuration (instance/, PORTAL_*).
+
+    Returns its SP Initiation URL and, with encrypt, its SP certificate; wire_it=False only reads the certificate.
+    """
     portal = create_portal()
     with portal.app_context():
         account = Account.by_domain(domain)
         if account is None:
             raise SystemExit(f"devtools.idp: no account '{domain}'; run `flask demo setup` (or `make run`) first")
-        wire(account, port, keys, host)
-        db.session.commit()
-        return f"{portal.config['BASE_URL']}/login/saml/{domain}"
+        if wire_it:
+            wire(account, port, keys, host, encrypt=encrypt, next_keys=next_keys)
+            db.session.commit()
+        return f"{portal.config['BASE_URL']}/login/saml/{domain}", sp_certificate(account) if encrypt else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,13 +243,23 @@ def main(argv: list[str] | None = None) -> None:
                         help="show an app tile (IdP-initiated login) for this portal account's SP Entity ID")
     parser.add_argument("--attribute-style", choices=sorted(ATTRIBUTE_STYLES), default="okta",
                         help="send the attribute names of this IdP (default okta; entra, google)")
+    parser.add_argument("--encrypt", action="store_true",
+                        help="encrypt every assertion for the account's SP certificate (with --wire-demo: also "
+                             "turn on Want encrypted assertions)")
+    parser.add_argument("--rollover", action="store_true",
+                        help="sign with a second key (idp-next in the key folder); --wire-demo activates both")
     args = parser.parse_args(argv)
     keys = keypair(args.key_dir)
+    next_keys = keypair(args.key_dir, "idp-next") if args.rollover else None
+    sp_cert = None
+    if args.wire_demo or args.encrypt:
+        start, sp_cert = wire_demo(args.port, keys, args.domain, args.host_name, wire_it=args.wire_demo,
+                                   encrypt=args.encrypt, next_keys=next_keys)
     if args.wire_demo:
-        start = wire_demo(args.port, keys, args.domain, args.host_name)
         print(f"Account '{args.domain}' now signs in through this IdP. Open {start}")
         args.tile.append(start)  # the SP Initiation URL is also the SP Entity ID
-    create_app(args.port, keys, args.host_name, args.tile, args.attribute_style).run(host="127.0.0.1", port=args.port)
+    create_app(args.port, keys, args.host_name, args.tile, args.attribute_style, encrypt_for=sp_cert,
+               signing_key=next_keys).run(host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":
