@@ -38,9 +38,16 @@ def dns_server():
     """Start a DNS server on 127.0.0.1 (UDP and TCP, one random port); yields (zone, "127.0.0.1:port")."""
     zone = Zone()
     logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
-    udp = DNSServer(zone, address="127.0.0.1", port=0, logger=logger)
-    port = udp.server.server_address[1]
-    tcp = DNSServer(zone, address="127.0.0.1", port=port, tcp=True, logger=logger)
+    for _ in range(20):  # the TCP side needs the UDP side's port, which another process may hold on TCP
+        udp = DNSServer(zone, address="127.0.0.1", port=0, logger=logger)
+        port = udp.server.server_address[1]
+        try:
+            tcp = DNSServer(zone, address="127.0.0.1", port=port, tcp=True, logger=logger)
+            break
+        except OSError:
+            udp.server.server_close()
+    else:
+        raise RuntimeError("no loopback port free for both UDP and TCP")
     for server in (udp, tcp):
         server.start_thread()
     try:
