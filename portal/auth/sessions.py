@@ -23,7 +23,8 @@ from portal.models import RememberToken, User, UserRef, UserSession, utcnow
 SID = "sid"  # key of the session id in the signed cookie
 REMEMBER_COOKIE = "portal_remember"
 ENDED = "Your session has ended. Please sign in again."
-NOT_LOADED = {"static", "sso.callback"}  # the ACS never reads the browser's session: it may start one
+# The ACS never reads the browser's session (it may start one); SCIM authenticates by bearer token only.
+NOT_LOADED = {"static", "sso.callback", "scim.service"}
 _LOAD = (select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
          .join(UserSession, UserSession.user_id == User.id).where(UserSession.token_hash == bindparam("token_hash")))
 _INSERT = insert(UserSession.__table__)
