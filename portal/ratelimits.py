@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
+from functools import lru_cache, partial, wraps
 
-from flask import current_app
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 
@@ -52,6 +52,28 @@ def _keep_sweeper(storage) -> None:
 @lru_cache(maxsize=64)
 def _items(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(limits))
+
+
+def skip_flask_limiter(app: Flask, blueprints: frozenset[str]) -> None:
+    """Run none of Flask-Limiter's per-request hooks for blueprints that throttle themselves (SCIM).
+
+    Their request filters already exempt them from its limits, but only after its hooks have done most of
+    their work (about 0.2 ms a request); skipped here before any of it. Other requests run them unchanged.
+    """
+    def unless(hook):
+        @wraps(hook)
+        def checked(*args):
+            if request.blueprint in blueprints:
+                return args[0] if args else None  # an after_request hook hands the response on
+            return hook(*args)
+        return checked
+
+    def ours(hook) -> bool:
+        bound = hook.args[0] if isinstance(hook, partial) and hook.args else getattr(hook, "__self__", None)
+        return bound is limiter
+
+    for hooks in (app.before_request_funcs, app.after_request_funcs):
+        hooks[None] = [unless(h) if ours(h) else h for h in hooks.get(None, [])]
 
 
 def hit(limits: str, *key: str) -> tuple[int | None, Counted]:

@@ -47,3 +47,18 @@ def test_fixed_window_counts_still_refuse_past_the_limit(app):
         assert ratelimits.hit("2 per minute", "test", "limit")[0] is None
         wait, counted = ratelimits.hit("2 per minute", "test", "limit")
         assert wait is not None and 1 <= wait <= 61 and counted == []
+
+
+def test_flask_limiter_runs_for_pages_but_not_at_all_for_scim(app, monkeypatch):
+    from flask_limiter import Limiter
+
+    identified: list[str] = []
+    original = Limiter.identify_request  # the first thing its before_request hook does
+    monkeypatch.setattr(Limiter, "identify_request", lambda self: identified.append("x") or original(self))
+    client = app.test_client()
+    assert [client.get("/login").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(identified) == 3
+    identified.clear()
+    answers = [client.get("/scim/v2/acme/Users") for _ in range(3)]
+    assert [a.status_code for a in answers] == [401] * 3 and identified == []  # its hooks never ran
+    assert all("X-RateLimit-Limit" not in a.headers for a in answers)
