@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, config, dbping, errors, scim, security, sso
+from portal import admin, auth, config, dbping, errors, ratelimits, scim, security, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
 from portal.auth import sessions
@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.skip_flask_limiter(app, frozenset({"scim"}))  # SCIM throttles per token (portal/scim/tokens.py)
     login_manager.init_app(app)
     if app.config["PROXY_FIX"]:
         # Behind N trusted proxies: take client IP and scheme from X-Forwarded-*. SAML URLs

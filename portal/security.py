@@ -10,6 +10,8 @@ from werkzeug.routing import RequestRedirect
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
+ALWAYS = (("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+          ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"))
 
 # GET pages that send the browser off the portal (to an IdP): never a place to land after signing in.
 OFF_SITE_ENDPOINTS = frozenset({"sso.start"})
@@ -36,14 +38,15 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config["BASE_URL"].startswith("https://"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if response.mimetype == "text/html":
+        # One pass over the response's headers (six setdefault() calls scanned them six times): a view's own
+        # value of any of these still wins.
+        present = {key.lower() for key in response.headers.keys()}
+        for key, value in ALWAYS:
+            if key.lower() not in present:
+                response.headers.add(key, value)
+        if app.config["BASE_URL"].startswith("https://") and "strict-transport-security" not in present:
+            response.headers.add("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype == "text/html" and "cache-control" not in present:
             # Pages show account data; keep them out of shared caches.
-            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.add("Cache-Control", "no-store")
         return response

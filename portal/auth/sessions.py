@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, redirect, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import UserMixin, current_user, login_url, login_user, logout_user
 from sqlalchemy import bindparam, delete, insert, select, update
 
@@ -23,7 +24,9 @@ from portal.models import RememberToken, User, UserRef, UserSession, utcnow
 SID = "sid"  # key of the session id in the signed cookie
 REMEMBER_COOKIE = "portal_remember"
 ENDED = "Your session has ended. Please sign in again."
-NOT_LOADED = {"static", "sso.callback"}  # the ACS never reads the browser's session: it may start one
+# The ACS never reads the browser's session (it may start one); SCIM authenticates by bearer token only.
+NOT_LOADED = {"static", "sso.callback", "scim.service"}
+TOKEN_ONLY_PREFIXES = ("/scim/v2/",)  # bearer-token APIs: no cookie session is opened or saved there
 _LOAD = (select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
          .join(UserSession, UserSession.user_id == User.id).where(UserSession.token_hash == bindparam("token_hash")))
 _INSERT = insert(UserSession.__table__)
@@ -200,11 +203,21 @@ def _forget() -> None:
     g.pop("session_id", None)
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except under TOKEN_ONLY_PREFIXES (a null session: nothing read or written)."""
+
+    def open_session(self, app, request_):
+        if request_.path.startswith(TOKEN_ONLY_PREFIXES):
+            return self.null_session_class()  # no cookie is verified, and Flask saves no null session
+        return super().open_session(app, request_)
+
+
 def install(app: Flask) -> None:
     """Load each request's user first thing (so the loader may write), and set or clear the remember-me cookie."""
     # Flask-Login's own remember cookie ("<user id>|<hmac>") could never be revoked: give it a name nobody
     # sends, so only REMEMBER_COOKIE (random, stored hashed) remembers anyone.
     app.config["REMEMBER_COOKIE_NAME"] = "portal_unused_remember"
+    app.session_interface = _CookieSessions()
 
     @app.before_request
     def _load_user_first():

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from portal import audit
 from portal.audit import Event, Reason as AuditReason
@@ -20,13 +21,15 @@ from portal.directory.teams import MAX_TEAM_NAME
 from portal.directory.users import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import Account, EmailDomain, Role, Team, TeamMembership, User, new_scim_id, utcnow
+from portal.models import Account, EmailDomain, Role, Team, TeamMembership, User, new_scim_id, user_roles, utcnow
 from portal.permissions import ACCOUNT_ADMIN
 
 SCIM = "scim"
 USER_FIELDS = ("email", "external_id", "given_name", "family_name", "name", "active")
 _members = TeamMembership.__table__
 _users = User.__table__
+_INSERT_USER = insert(_users)
+_INSERT_USER_ROLE = insert(user_roles)
 
 
 class ProvisioningRefused(ServiceError):
@@ -63,21 +66,27 @@ def _domain_free(account: Account, email: str) -> None:
 def create_user(account: Account, fields: dict, actor) -> User:
     """Create a user of account from SCIM fields (email required, unique across the portal)."""
     email = _check_email(fields.get("email"))
-    # No SELECT of users first: the unique index on email refuses a taken one (IntegrityError below).
-    _domain_free(account, email)
+    _domain_free(account, email)  # another account's verified domain; a taken email: the unique index (below)
     now = utcnow()
-    user = User(account_id=account.id, email=email, created_via=SCIM, created_at=now, updated_at=now,
-                external_id=fields.get("external_id"), given_name=fields.get("given_name") or "",
-                family_name=fields.get("family_name") or "", name=fields.get("name") or "",
-                active=fields.get("active", True) is not False)
+    # Every column given (the same statement each time, compiled once), so the object below is the row as written.
+    values = {"account_id": account.id, "email": email, "name": fields.get("name") or "", "password_hash": None,
+              "active": fields.get("active", True) is not False, "break_glass": False, "created_via": SCIM,
+              "created_at": now, "last_login_at": None, "last_sso_login_at": None, "scim_id": new_scim_id(),
+              "external_id": fields.get("external_id"), "given_name": fields.get("given_name") or "",
+              "family_name": fields.get("family_name") or "", "updated_at": now}
     role = default_role(account)
-    db.session.add(user)
-    if role is not None:
-        user.roles.append(role)
+    connection = db.session.connection()
+    # Core INSERTs, not the ORM's unit of work (a quarter of the push's CPU). No SELECT first either: the
+    # unique index on email refuses a taken one (IntegrityError below), a round trip saved.
     try:
-        db.session.flush()
+        user_id = connection.execute(_INSERT_USER, values).inserted_primary_key[0]
     except IntegrityError:  # the email is taken (in any account); the caller rolls the request back
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is already taken.") from None
+    if role is not None:
+        connection.execute(_INSERT_USER_ROLE, {"user_id": user_id, "role_id": role.id})
+    user = User(id=user_id, **values)
+    make_transient_to_detached(user)
+    db.session.add(user)  # persistent and clean: what is read from it later (roles, account) loads as usual
     audit.record(account, Event.SCIM_USER_CREATED, actor=actor, subject=email, scim_id=user.scim_id,
                  external_id=user.external_id, active=user.active, roles=[role.name] if role else [])
     return user

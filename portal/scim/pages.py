@@ -21,8 +21,9 @@ _users = User.__table__
 
 def users_page(session: Session, where: Sequence[ColumnElement], start: int, count: int) -> tuple[list[Row], int]:
     """(rows ordered by id, totalResults) of the users matching where, from the 1-based start, at most count."""
+    # Core statements on the session's connection: the ORM's execute machinery is not needed for table rows.
     if count and start == 1:
-        rows = list(session.execute(select(_users).where(*where).order_by(_users.c.id).limit(count)))
+        rows = list(session.connection().execute(select(_users).where(*where).order_by(_users.c.id).limit(count)))
         if len(rows) < count:
             return rows, len(rows)
         return rows, _total(session, where)
@@ -37,10 +38,10 @@ def users_page(session: Session, where: Sequence[ColumnElement], start: int, cou
         ids = select(_users.c.id).where(*where).order_by(_users.c.id.desc()).offset(total - offset - wanted) \
             .limit(wanted)
     # One statement: the page's ids from the index (an index-only walk), then only those rows.
-    rows = list(session.execute(select(_users).where(_users.c.id.in_(ids))
+    rows = list(session.connection().execute(select(_users).where(_users.c.id.in_(ids))
                                 .order_by(_users.c.id)))
     return rows, total
 
 
 def _total(session: Session, where: Sequence[ColumnElement]) -> int:
-    return session.scalar(select(func.count()).select_from(_users).where(*where))
+    return session.connection().scalar(select(func.count()).select_from(_users).where(*where))

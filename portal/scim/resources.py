@@ -10,6 +10,7 @@ from scim2_models import Context, EnterpriseUser, Error, Group, User as ScimUser
 from sqlalchemy import Row, bindparam, select
 
 from portal.models import Team, TeamMembership, User, iso
+from portal.scim import fastbody
 from portal.scim.discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from portal.scim.errors import ScimError
 
@@ -106,24 +107,31 @@ def user_fields(body, replacing: bool) -> dict:
     if not isinstance(body, dict):
         raise ScimError(400, "invalidSyntax", "The body must be a JSON object.")
     _check_schemas(body, USER_SCHEMA)
-    ctx = Context.RESOURCE_REPLACEMENT_REQUEST if replacing else Context.RESOURCE_CREATION_REQUEST
     # Emails are read here: the library's email check refuses reserved test domains the portal accepts, and
     # userName (checked by the directory, the one rule for every door) is what counts.
     emails = body.get("emails")
     body = {k: v for k, v in body.items() if k != "emails"}
+    fields = fastbody.user_fields(body, replacing)  # None: not a plain body, the library's model decides
+    if fields is None:
+        fields = _model_fields(body, replacing)
+    primary = _primary_email(emails)
+    if primary is not None and primary.strip().lower() != (fields["email"] or "").strip().lower():
+        raise ScimError(400, "invalidValue", "The primary email must be the userName.")
+    return fields
+
+
+def _model_fields(body: dict, replacing: bool) -> dict:
+    """Directory fields of a User body (without emails) validated by scim2-models' User with its extension."""
+    ctx = Context.RESOURCE_REPLACEMENT_REQUEST if replacing else Context.RESOURCE_CREATION_REQUEST
     try:
         user = _FULL_USER.model_validate(body, scim_ctx=ctx)
     except ValidationError as exc:
         raise _validation_error(exc) from None
-    email = user.user_name
-    primary = _primary_email(emails)
-    if primary is not None and primary.strip().lower() != (email or "").strip().lower():
-        raise ScimError(400, "invalidValue", "The primary email must be the userName.")
     given = (user.name.given_name if user.name else None) or ""
     family = (user.name.family_name if user.name else None) or ""
     display = user.display_name or " ".join(p for p in (given, family) if p)
-    fields = {"email": email, "external_id": user.external_id, "given_name": given[:200], "family_name": family[:200],
-              "name": display[:200]}
+    fields = {"email": user.user_name, "external_id": user.external_id, "given_name": given[:200],
+              "family_name": family[:200], "name": display[:200]}
     if user.active is not None:
         fields["active"] = bool(user.active)
     elif not replacing:

@@ -91,8 +91,9 @@ def authenticate(domain: str, authorization: str | None) -> tuple[ScimToken, Acc
     token_hash = digest(value)
     cached = _checked.get(token_hash)
     if cached is not None and monotonic() - cached[0] < CACHE_SECONDS:
-        # Copies attached to this session without a query (they are clean: nothing to write back).
-        row, account = db.session.merge(cached[1], load=False), db.session.merge(cached[2], load=False)
+        # The account attached to this session without a query (it is clean: nothing to write back). The token
+        # (no relationships, only read: id, name, last_used_at) is used as the detached copy itself.
+        row, account = cached[1], db.session.merge(cached[2], load=False)
     else:
         found = db.session.execute(_BY_HASH, {"token_hash": token_hash}).first()
         if found is None:

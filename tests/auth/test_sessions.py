@@ -222,3 +222,29 @@ def test_a_cookie_of_a_deleted_user_gets_nothing(app, member, member_client):
     db.session.delete(db.session.get(User, member.id))
     db.session.commit()
     assert not _signed_in(member_client)
+
+
+def test_scim_requests_neither_open_the_cookie_session_nor_load_its_user(app, client, admin):
+    from flask import session
+    from flask.sessions import NullSession
+    from sqlalchemy import event
+
+    response = client.post("/login", data={"email": admin.email, "password": PASSWORD, "remember": "y",
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 302 and client.get_cookie("portal_remember") is not None
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(sql)
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        answer = client.get("/scim/v2/acme/Users")  # a signed-in browser's cookies, no bearer token
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert answer.status_code == 401 and "Set-Cookie" not in answer.headers and "Vary" not in answer.headers
+    assert not [s for s in seen if "user_session" in s or "remember_token" in s]  # no user loaded from cookies
+    with app.test_request_context("/scim/v2/acme/Users"):
+        assert isinstance(session._get_current_object(), NullSession)
+    with app.test_request_context("/login"):
+        assert not isinstance(session._get_current_object(), NullSession)
+    assert _signed_in(client)  # still signed in
