@@ -11,7 +11,6 @@ from portal.extensions import db
 from portal.models import AuditEvent, SsoConfig, Team, User
 from portal.sso.setup import attributes
 from tests.helpers import csrf_token, login
-from tests.sso.helpers import configure_sso
 
 PAGE = "/settings/security/sso"
 ENTRA_GROUPS = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"

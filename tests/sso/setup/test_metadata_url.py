@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import AuditEvent, utcnow
 from portal.sso.setup import metadata_url, settings
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token
 from tests.sso.helpers import Flow, sso_events
 from tests.sso.setup.https_server import MetadataServer, idp_metadata
 
