@@ -46,11 +46,14 @@ def service(domain: str, rest: str):
             with dbping.unpinged():  # the pool's ping is a round trip per request: retry instead, below
                 status, answer, headers = _handle(domain, rest, body, found)
         except DBAPIError as exc:
-            if not exc.connection_invalidated:
+            # SQLAlchemy does not recognise every way a dead connection fails (psycopg's "connection socket closed"
+            # may come before the connection is marked broken), so any operational error gets the one retry.
+            if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
                 raise
             # The pooled connection had died (a database restart). Nothing can have been committed (the commit
-            # comes after), so the request runs again, once, on a fresh connection that the pool pings.
-            db.session.rollback()
+            # comes after), so the request runs again, once, on a fresh connection that the pool pings. The
+            # session's connections are discarded, not rolled back: a rollback on a broken one fails too.
+            db.session().invalidate()  # the Session itself: its scoped proxy has no invalidate()
             status, answer, headers = _handle(domain, rest, body, found)
         db.session.commit()
         return _answer(status, answer, headers)
