@@ -125,8 +125,7 @@ def preview_user(account: AccountView, email: str, auto_create: bool) -> User | 
 
 def _check_domain_free(account: AccountView, email: str) -> None:
     """Refuse to create a user at an email domain another account has verified (email squatting)."""
-    owner = EmailDomain.verified_owner(email.rsplit("@", 1)[-1])
-    if owner is not None and owner != account.id:
+    if EmailDomain.verified_elsewhere(email, account.id):
         raise ProvisioningError(EMAIL_DOMAIN_OF_OTHER_ACCOUNT)
 
 

@@ -56,8 +56,7 @@ def _email_free(account: Account, email: str, except_id: int | None = None) -> N
 
 
 def _domain_free(account: Account, email: str) -> None:
-    domain_owner = EmailDomain.verified_owner(email.rsplit("@", 1)[-1])
-    if domain_owner is not None and domain_owner != account.id:
+    if EmailDomain.verified_elsewhere(email, account.id):
         # Like SSO auto-create: another account proved this domain by DNS, its addresses are its own.
         raise ProvisioningRefused(409, "uniqueness", f"userName {email} is at an email domain another account "
                                                      f"has verified.")

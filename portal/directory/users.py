@@ -43,10 +43,9 @@ def create_user(account: Account, email: str, password: str | None = None, role:
     role_obj = get_role(role) if role else None
     if User.by_email(email) is not None:
         raise ServiceError(f"The email {email} is already used by a user (emails are unique across the portal).")
-    domain = email.rsplit("@", 1)[-1]
-    owner = EmailDomain.verified_owner(domain)
-    if owner is not None and owner != account.id:
+    if EmailDomain.verified_elsewhere(email, account.id):
         # Email squatting: a user created here would keep the verifying account from ever having this person.
+        domain = email.rsplit("@", 1)[-1]
         raise ServiceError(f"{domain} is an email domain another account has verified in DNS: only that account "
                            f"can create users at it. Use an address at one of your own email domains.")
     user = User(account=account, email=email, name=(name or "").strip(), created_via=via)

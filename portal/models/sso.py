@@ -122,6 +122,12 @@ class EmailDomain(db.Model):
         """The id of the account that has verified this email domain, if any."""
         return db.session.scalar(select(cls.account_id).where(cls.verified_domain == domain.lower()))
 
+    @classmethod
+    def verified_elsewhere(cls, email: str, account_id: int) -> bool:
+        """Whether another account has verified email's domain (no one else may create users at it)."""
+        owner = cls.verified_owner(email.rsplit("@", 1)[-1])
+        return owner is not None and owner != account_id
+
 
 class PendingAuthnRequest(db.Model):
     """An AuthnRequest we sent; the ACS accepts one response to it, once, before it expires."""
