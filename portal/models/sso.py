@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, exists, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -125,8 +125,18 @@ class EmailDomain(db.Model):
     @classmethod
     def verified_elsewhere(cls, email: str, account_id: int) -> bool:
         """Whether another account has verified email's domain (no one else may create users at it)."""
-        owner = cls.verified_owner(email.rsplit("@", 1)[-1])
-        return owner is not None and owner != account_id
+        return bool(db.session.scalar(select(cls.verified_elsewhere_clause(email_domain(email), account_id))))
+
+    @classmethod
+    def verified_elsewhere_clause(cls, domain, account_id) -> ColumnElement[bool]:
+        """verified_elsewhere as a SQL condition, for a statement that must not write when it holds (values or
+        bind parameters; domain lower-cased by the caller)."""
+        return exists().where(cls.verified_domain == domain, cls.account_id != account_id)
+
+
+def email_domain(email: str) -> str:
+    """The lower-cased domain of an email address."""
+    return email.rsplit("@", 1)[-1].lower()
 
 
 class PendingAuthnRequest(db.Model):
