@@ -22,9 +22,13 @@ node_modules/.installed: package.json package-lock.json
 install: $(BIN)/.installed
 
 # xmlsec1: the test IdP (pysaml2) signs with it; chromium: the browser tests; npm: installs axe-core for them.
+# Only the missing ones are installed: a Node.js from elsewhere (NodeSource) brings its own npm, and Debian's npm
+# package conflicts with it.
 system-deps:
-	@command -v xmlsec1 >/dev/null && command -v chromium >/dev/null && command -v npm >/dev/null || { \
-	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q xmlsec1 chromium npm; }
+	@missing=""; \
+	for tool in xmlsec1 chromium npm; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -z "$$missing" ] || { echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; }
 
 run: install
 	$(BIN)/flask db upgrade
