@@ -52,6 +52,7 @@ DEFAULTS = {
     "DNS_TIMEOUT": 3,  # seconds one email-domain check may wait for the resolver
     "CERT_GRACE_DAYS": 7,  # a certificate gone from the IdP metadata URL stays active this long
     "METADATA_FETCH_TIMEOUT": 10,  # seconds for one metadata URL fetch, redirects included
+    "METADATA_FETCH_LIMIT": "10 per minute;60 per hour",  # metadata URL fetches an account's admins may start
     "METADATA_CA_BUNDLE": None,  # PEM file of CAs trusted for metadata URLs; None: the system's trust store
 }
 
@@ -97,7 +98,8 @@ def check(app: Flask) -> None:
         cfg["SECRET_KEY"] = _instance_secret(app)
     if cfg.get("KEY_ENCRYPTION_KEY") and len(str(cfg["KEY_ENCRYPTION_KEY"])) < 32:
         raise ConfigError("PORTAL_KEY_ENCRYPTION_KEY must be at least 32 characters (a random secret)")
-    for name, example in (("SCIM_RATE_LIMIT", "50 per second;2000 per minute"), ("ACS_LIMIT_PER_IP", "60 per minute")):
+    for name, example in (("SCIM_RATE_LIMIT", "50 per second;2000 per minute"), ("ACS_LIMIT_PER_IP", "60 per minute"),
+                          ("METADATA_FETCH_LIMIT", "10 per minute;60 per hour")):
         try:
             parse_many(str(cfg[name]))
         except ValueError:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import confirmation
+from portal import confirmation, ratelimits
 from portal.accounts import domains, email_domains
 from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
@@ -200,6 +200,11 @@ def _metadata_url(account):
     form = MetadataUrlForm()
     if form.validate_on_submit():
         url = form.idp_metadata_url.data or ""
+        wait = _fetch_wait(account) if url else None
+        if wait is not None:
+            form.idp_metadata_url.errors = [_too_many_fetches(wait)]
+            page, _ = _refused(account, "metadata_url", metadata_url_form=form)
+            return page, 429, {"Retry-After": str(wait)}
         if _save(lambda: metadata_url.set_url(account, url, actor=_actor()).outcome, "metadata_url", form,
                  "idp_metadata_url"):
             return _back("metadata_url")
@@ -241,6 +246,8 @@ def refresh_metadata_url():
         flash("The form expired; press Refresh now again.", "error:metadata_url")
     elif not service.get_config(account).idp_metadata_url:
         flash("Save a Metadata URL first.", "error:metadata_url")
+    elif (wait := _fetch_wait(account)) is not None:
+        flash(_too_many_fetches(wait), "error:metadata_url")
     else:
         result = refresh_and_record(account, actor=_actor())
         if isinstance(result, metadata_url.RefreshError):
@@ -251,6 +258,16 @@ def refresh_metadata_url():
             for warning in result.outcome.warnings:
                 flash(warning, "warning:metadata_url")
     return _back("metadata_url")
+
+
+def _fetch_wait(account) -> int | None:
+    """Count a metadata URL fetch started from this page: seconds to wait when the account's are used up, else None."""
+    return ratelimits.hit(current_app.config["METADATA_FETCH_LIMIT"], "metadata-fetch", str(account.id))[0]
+
+
+def _too_many_fetches(wait: int) -> str:
+    return (f"The Metadata URL was fetched too often in a short time; nothing was fetched. Try again in {wait} s "
+            f"(limit: {current_app.config['METADATA_FETCH_LIMIT']}).")
 
 
 def _actor():

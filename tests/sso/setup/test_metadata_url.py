@@ -19,9 +19,11 @@ PAGE = "/settings/security/sso"
 
 
 @pytest.fixture
-def app_config(test_ca):
-    """The local try-out (base URL on loopback, so the loopback test server may be fetched), trusting the test CA."""
-    return {"BASE_URL": "http://127.0.0.1:5000", "METADATA_CA_BUNDLE": test_ca.ca_path, "METADATA_FETCH_TIMEOUT": 1}
+def app_config(request, test_ca):
+    """The local try-out (base URL on loopback, so the loopback test server may be fetched), trusting the test CA;
+    a test's indirect parameter adds settings."""
+    return {"BASE_URL": "http://127.0.0.1:5000", "METADATA_CA_BUNDLE": test_ca.ca_path, "METADATA_FETCH_TIMEOUT": 1,
+            **getattr(request, "param", {})}
 
 
 @pytest.fixture
@@ -290,3 +292,22 @@ def test_page_refresh_failure_is_flashed_and_kept(admin_client, account, publish
     page = response.get_data(as_text=True)
     assert "The refresh failed" in page and "metadata_http_status" in page
     assert events("sso.metadata_refresh_failed")[-1].actor_email == "admin@acme.test"
+
+
+@pytest.mark.parametrize("app_config", [{"METADATA_FETCH_LIMIT": "2 per minute"}], indirect=True)
+def test_page_fetches_are_limited_per_account(admin_client, account, published, metadata_server):
+    """Saving a URL and Refresh now both fetch: past the account's limit the page says when to retry, and nothing
+    is fetched (an admin cannot make the portal hammer a server)."""
+    form = {"csrf_token": csrf_token(admin_client, PAGE), "section": "metadata_url",
+            "idp_metadata_url": metadata_server.url()}
+    assert admin_client.post(PAGE, data=form).status_code == 302
+    refresh = f"{PAGE}/metadata-url/refresh"
+    assert admin_client.post(refresh, data={"csrf_token": form["csrf_token"]}).status_code == 302
+    fetched = len(metadata_server.requests)
+    page = admin_client.post(refresh, data={"csrf_token": form["csrf_token"]}, follow_redirects=True)
+    assert "fetched too often" in page.get_data(as_text=True)
+    response = admin_client.post(PAGE, data=form)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert "fetched too often" in response.get_data(as_text=True)
+    assert len(metadata_server.requests) == fetched
+    assert not events("sso.metadata_refresh_failed")
