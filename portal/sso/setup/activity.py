@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import Account, AuditEvent, utcnow
 
 DAYS = 30
+COUNTED_REASON = "sso.login_failures_counted"  # failure reason shown for floods: the event type to look up
 # Chart geometry in SVG user units (the SVG scales to its box through viewBox).
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 180, 36, 22, 8
 PLOT_HEIGHT = HEIGHT - BOTTOM - TOP
@@ -83,17 +84,25 @@ def daily_logins(account: Account, now: datetime | None = None, days: int = DAYS
     today = (now or utcnow()).date()
     first = today - timedelta(days=days - 1)
     day = func.date(AuditEvent.time)
+    counted = AuditEvent.event_type == Event.SSO_LOGIN_FAILURES_COUNTED.value
+    # A flood of unsigned posts past the per-minute rate is one sso.login_failures_counted event per minute
+    # whose details.count says how many more there were: those count as failures too.
     rows = db.session.execute(
-        select(day, AuditEvent.outcome, AuditEvent.reason, func.count())
-        .where(AuditEvent.account_id == account.id, AuditEvent.event_type == Event.SSO_LOGIN.value,
+        select(day, AuditEvent.outcome, AuditEvent.reason, func.count(), counted,
+               func.sum(AuditEvent.details["count"].as_integer()))
+        .where(AuditEvent.account_id == account.id,
+               AuditEvent.event_type.in_((Event.SSO_LOGIN.value, Event.SSO_LOGIN_FAILURES_COUNTED.value)),
                AuditEvent.time >= datetime.combine(first, time.min))
-        .group_by(day, AuditEvent.outcome, AuditEvent.reason))
+        .group_by(day, AuditEvent.outcome, AuditEvent.reason, counted))
     successes: Counter = Counter()
     failures: Counter = Counter()
     reasons: Counter = Counter()
-    for when, outcome, reason, count in rows:
+    for when, outcome, reason, count, is_counted, over_rate in rows:
         key = str(when)[:10]  # SQLite answers 'YYYY-MM-DD', PostgreSQL a date
-        if outcome == "failure":
+        if is_counted:
+            failures[key] += over_rate or 0
+            reasons[COUNTED_REASON] += over_rate or 0
+        elif outcome == "failure":
             failures[key] += count
             reasons[reason or "unknown"] += count
         else:

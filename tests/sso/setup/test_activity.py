@@ -154,3 +154,15 @@ def test_nameid_fix_is_not_self_contradictory():
                                            "nameid_problem": "not in the emailAddress format"})
     assert "was refused: not in the emailAddress format" in fix
     assert "if it already is, correct the user's email" in fix
+
+
+def test_failures_counted_in_a_flood_are_failures_too(account, history):
+    """Past the per-minute rate, unsigned posts are one tallied event per minute: its count joins the chart."""
+    for minute, count in ((1, 40), (2, 7)):
+        db.session.add(AuditEvent(account_id=account.id, time=NOW - timedelta(minutes=minute), outcome="failure",
+                                  event_type="sso.login_failures_counted", subject=f"2026-03-31T11:5{minute}",
+                                  details={"window": "", "count": count, "last_reason": "signature_missing"}))
+    db.session.commit()
+    logins = activity.daily_logins(account, NOW)
+    assert (logins.days[-1].successes, logins.days[-1].failures) == (3, 1 + 47)
+    assert logins.reasons[0] == (activity.COUNTED_REASON, 47)
