@@ -51,7 +51,8 @@ def rows(n_events: int, account_ids: list[int], start: datetime, span: timedelta
         user = f"user{rnd.randrange(50)}@a{account_id}.test"
         subject = f"user{rnd.randrange(50)}@a{account_id}.test" if rnd.random() < 0.7 else f"team-{rnd.randrange(20)}"
         details = json.dumps({"n": i, "via": "bench"} if outcome == "success" else
-                             {"n": i, "audience": f"https://portal.test/login/saml/a{account_id}-old"})
+                             {"n": i, "audience": f"https://portal.test/login/saml/a{account_id}-old",
+                              "reference": f"SSO-{i:08d}"})
         yield (account_id, start + step * i, event_type, outcome,
                rnd.choice(REASONS) if outcome == "failure" else "", None, user, subject,
                f"10.0.{rnd.randrange(256)}.{rnd.randrange(256)}", "Mozilla/5.0 bench", details)
@@ -151,6 +152,10 @@ def main() -> None:
         deep_id = db.session.scalar(select(AuditEvent.id).where(AuditEvent.account_id == big.id)
                                     .order_by(AuditEvent.id).offset(100).limit(1))
         user = f"user7@a{big.id}.test"
+        # an old failure of the large account's that a person quotes: its reference
+        quoted = db.session.scalar(select(AuditEvent.details).where(AuditEvent.account_id == big.id,
+                                                                    AuditEvent.outcome == "failure")
+                                   .order_by(AuditEvent.id).offset(1000).limit(1))["reference"]
         mid = (utcnow() - timedelta(days=180)).date()
         cases = [
             ("first page (large account)", lambda: audit_log.page(big, f())),
@@ -167,6 +172,7 @@ def main() -> None:
                 big, f(since=date.today() - timedelta(days=335), until=date.today() - timedelta(days=335)))),
             ("filter everything up to 6 months ago (worst case)", lambda: audit_log.page(big, f(until=mid))),
             ("filter email + outcome=failure", lambda: audit_log.page(big, f(email=user, outcome="failure"))),
+            (f"filter reference={quoted} (a year-old failure)", lambda: audit_log.page(big, f(reference=quoted))),
             ("event types (filter suggestions)", lambda: audit_log.event_types(big)),
         ]
         print(f"{'query':58} {'first ms':>9} {'median ms':>10}  rows")

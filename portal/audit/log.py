@@ -14,7 +14,7 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, AuditEvent, normalise_email, utcnow
 from portal.models import iso as models_iso
-from portal.models.audit import OUTCOMES
+from portal.models.audit import OUTCOMES, REFERENCE
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
@@ -94,7 +94,7 @@ def _conditions(account_id: int, filters: AuditFilters, time_column=AuditEvent.t
     if filters.outcome:
         conds.append(AuditEvent.outcome == filters.outcome)
     if filters.reference:
-        conds.append(AuditEvent.details["reference"].as_string() == filters.reference)
+        conds.append(REFERENCE == filters.reference)
     since, until = _bounds(filters)
     if since:
         conds.append(time_column >= since)

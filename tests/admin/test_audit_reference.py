@@ -60,3 +60,29 @@ def test_detail_lines_and_wrap_points():
     assert breakable("https://x.test/a?b=<c>&d") == Markup(
         "https:<wbr>/<wbr>/<wbr>x.<wbr>test/<wbr>a?<wbr>b=<wbr>&lt;c&gt;&amp;<wbr>d")  # escaped, never broken inside
     assert breakable(None) == Markup("") and breakable("plainword") == Markup("plainword")
+
+
+def test_the_reference_filter_reads_its_index(app, account):
+    """At many events, a reference lookup goes through ix_audit_event_account_reference_id (the filter's SQL is the
+    indexed expression's text), not through every event of the account."""
+    from sqlalchemy import insert, text
+
+    from portal.extensions import db
+    from portal.models import AuditEvent, utcnow
+
+    rows = [{"account_id": account.id, "time": utcnow(), "event_type": "login.saml", "outcome": "failure",
+             "details": {"reference": f"SSO-{n:08d}"} if n % 10 == 0 else {"n": n}} for n in range(5000)]
+    db.session.execute(insert(AuditEvent), rows)
+    db.session.commit()
+    query = audit_log._query(account.id, audit_log.make_filters(reference="SSO-00000100"), None, None, 51)
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE audit_event"))
+            plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {compiled}")))
+        else:
+            conn.execute(text("ANALYZE"))
+            plan = "\n".join(r[-1] for r in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_audit_event_account_reference_id" in plan, plan
+    events = audit_log.page(account, audit_log.make_filters(reference="sso-00000100")).events
+    assert len(events) == 1 and "SSO-00000100" in str(events[0])
