@@ -1,7 +1,7 @@
 """Every page in a real browser at 1280 and 390 px: axe-core finds no critical, serious or moderate violation, no page
 scrolls sideways at 390 px, the skip link is the first Tab stop, and destructive actions need their confirmation step.
 
-axe-core is pinned by package.json/package-lock.json and installed by `make install` (npm ci); screenshots of every
+axe-core is pinned by package.json/package-lock.json and installed by `make test` (npm ci); screenshots of every
 page at both widths go to test-output/e2e/pages/.
 """
 from __future__ import annotations
@@ -85,7 +85,7 @@ def rows(portal_server):
 
 @pytest.fixture(scope="module")
 def axe_source():
-    assert AXE.exists(), "run `make install` (npm ci) to install axe-core"
+    assert AXE.exists(), "run `make test` once (its `npm ci` installs axe-core from package-lock.json), or `npm ci`"
     source = AXE.read_text()
     assert source.startswith("/*! axe v4.14."), source[:40]
     return source

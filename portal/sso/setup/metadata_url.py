@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from portal import audit
+from portal import audit, ratelimits
 from portal.audit import Event
 from portal.audit.events import Reason
 from portal.config import is_loopback_host
@@ -186,3 +186,15 @@ def set_then_apply(account: Account, url: str | None, change: settings.SettingsC
     outcome.removed += more.removed
     outcome.warnings += more.warnings
     return outcome
+
+
+def page_fetch_wait(account) -> int | None:
+    """Count a Metadata URL fetch an admin starts from the SSO page (so nobody makes the portal hammer a server):
+    the seconds to wait when the account's fetches are used up, else None."""
+    return ratelimits.hit(current_app.config["METADATA_FETCH_LIMIT"], "metadata-fetch", str(account.id))[0]
+
+
+def too_many_fetches(wait: int) -> str:
+    """What the page says when page_fetch_wait() refused."""
+    return (f"The Metadata URL was fetched too often in a short time; nothing was fetched. Try again in {wait} s "
+            f"(limit: {current_app.config['METADATA_FETCH_LIMIT']}).")

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal import confirmation, ratelimits
+from portal import confirmation
 from portal.accounts import domains, email_domains
 from portal.errors import FieldErrors, ServiceError
 from portal.extensions import db
 from portal.models import EmailDomain, IdpCertificate, utcnow
 from portal.permissions import MANAGE_SSO, get_owned_or_404, require_permission
-from portal.sso import service as login_service
-from portal.sso import binding, sp_keys, trial
+from portal.sso import sp_keys, trial
 from portal.sso.setup import activity, attributes, diagnostics
 from portal.sso.setup import metadata_url
 from portal.sso.setup import confirmations as asks
@@ -24,7 +23,6 @@ from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, Ce
                                     MetadataUrlForm, RequireSsoForm, SpKeyCreateForm, SpKeyOptionsForm,
                                     SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
-from portal.sso.setup.metadata_cli import refresh_and_record
 from portal.sso.urls import sp_urls
 
 bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
@@ -74,9 +72,9 @@ def _idp(account):
             auto_create_users=form.auto_create_users.data, auto_create_groups=form.auto_create_groups.data,
             group_filter=form.group_filter.data or "", split_group_values=form.split_group_values.data,
             add_certificates=certificates)
-        if _save(lambda: service.apply(account, change, actor=_actor()), "idp", form, "idp_certificate",
+        if _save(lambda: service.apply(account, change, actor=acting_admin()), "idp", form, "idp_certificate",
                  refusals=refusals):
-            return _back("idp")
+            return back_to("idp")
     return _refused(account, "idp", refusals, settings_form=form)
 
 
@@ -85,7 +83,7 @@ def _domain(account):
     refusals: list[str] = []
     if form.validate_on_submit():
         if _save(lambda: _change_domains(account, form), "domain", form, "domain"):
-            return _back("domain")
+            return back_to("domain")
         if not form.domain.errors and form.email_domains.errors and form.domain.data.strip().lower() != account.domain:
             # All or nothing: say so, or the admin would think the new custom domain was kept.
             refusals.append(f"The custom domain was not changed either: it stays “{account.domain}” until both "
@@ -109,8 +107,8 @@ def _change_domains(account, form: DomainForm) -> service.Outcome:
             errors.update(exc.errors)
     if errors:
         raise FieldErrors(errors)
-    warnings = domains.change_domain(account, form.domain.data, actor=_actor())
-    email_domains.set_domains(account, listed, actor=_actor())
+    warnings = domains.change_domain(account, form.domain.data, actor=acting_admin())
+    email_domains.set_domains(account, listed, actor=acting_admin())
     return service.Outcome(changes={"domain": ()}, warnings=warnings)
 
 
@@ -120,12 +118,12 @@ def check_email_domain(domain_id: int):
     """Check DNS: look up the email domain's TXT record now and show the result in its section."""
     row = get_owned_or_404(EmailDomain, domain_id)
     if EmailDomainCheckForm().validate_on_submit():
-        result = email_domains.check(current_user.account, row.domain, actor=_actor())
+        result = email_domains.check(current_user.account, row.domain, actor=acting_admin())
         db.session.commit()  # the result and its audit event, verified or not
         flash(f"{result.domain}: {result.message}", "success:email_domains" if result.reason is None else "error:email_domains")
     else:
         flash("The form expired; press Check DNS again.", "error:email_domains")
-    return _back("email_domains")
+    return back_to("email_domains")
 
 
 def _add_certificate(account):
@@ -133,9 +131,9 @@ def _add_certificate(account):
     if form.validate_on_submit():
         data = uploaded(form.new_certificate_file, MAX_CERTIFICATE_BYTES) or form.new_certificate.data or ""
         change = service.SettingsChange(add_certificates=[data])
-        if _save(lambda: service.apply(account, change, actor=_actor()), "certificates", form, "new_certificate",
+        if _save(lambda: service.apply(account, change, actor=acting_admin()), "certificates", form, "new_certificate",
                  success="Added the certificate."):
-            return _back("certificates")
+            return back_to("certificates")
     return _refused(account, "certificates", certificate_form=form)
 
 
@@ -146,8 +144,8 @@ def _require_sso(account):
         return _ask(asks.require_sso(account, diagnostics.break_glass_admins(account)), "Require SSO", "require-sso")
     if form.validate_on_submit():
         change = service.SettingsChange(require_sso=form.require_sso.data)
-        if _save(lambda: service.apply(account, change, actor=_actor()), "require_sso", form, "require_sso"):
-            return _back("require_sso")
+        if _save(lambda: service.apply(account, change, actor=acting_admin()), "require_sso", form, "require_sso"):
+            return back_to("require_sso")
     return _refused(account, "require_sso", require_form=form)
 
 
@@ -155,8 +153,9 @@ def _import_metadata(account):
     form = MetadataImportForm()
     if form.validate_on_submit():
         data = uploaded(form.metadata_file, MAX_METADATA_BYTES) or form.metadata_xml.data or ""
-        if _save(lambda: service.import_metadata(account, data, actor=_actor()), "metadata", form, "metadata_xml"):
-            return _back("metadata")
+        if _save(lambda: service.import_metadata(account, data, actor=acting_admin()), "metadata", form,
+                 "metadata_xml"):
+            return back_to("metadata")
     return _refused(account, "metadata", metadata_form=form)
 
 
@@ -169,10 +168,10 @@ def _enable(account):
     if form.validate_on_submit():
         on = form.enabled.data
         change = service.SettingsChange(enabled=on)
-        if _save(lambda: service.apply(account, change, actor=_actor()), "enable", refusals=refusals,
+        if _save(lambda: service.apply(account, change, actor=acting_admin()), "enable", refusals=refusals,
                  success="SSO is enabled: people can log in with SSO now." if on else
                  "SSO is disabled: nobody can log in with SSO until you enable it again."):
-            return _back("enable")
+            return back_to("enable")
     return _refused(account, "enable", refusals, enable_form=form)
 
 
@@ -189,25 +188,25 @@ def remove_certificate(cert_id: int):
         return _ask(asks.remove_certificate(cert, remaining), "Remove certificate", "certificates")
     if CertificateRemoveForm().validate_on_submit():
         change = service.SettingsChange(remove_fingerprints=[cert.sha256_fingerprint])
-        _save(lambda: service.apply(current_user.account, change, actor=_actor()), "certificates",
+        _save(lambda: service.apply(current_user.account, change, actor=acting_admin()), "certificates",
               success=f"Removed the certificate {cert.sha256_fingerprint}.")
     else:
         flash("The form expired; press Remove again.", "error:certificates")
-    return _back("certificates")
+    return back_to("certificates")
 
 
 def _metadata_url(account):
     form = MetadataUrlForm()
     if form.validate_on_submit():
         url = form.idp_metadata_url.data or ""
-        wait = _fetch_wait(account) if url else None
+        wait = metadata_url.page_fetch_wait(account) if url else None
         if wait is not None:
-            form.idp_metadata_url.errors = [_too_many_fetches(wait)]
+            form.idp_metadata_url.errors = [metadata_url.too_many_fetches(wait)]
             page, _ = _refused(account, "metadata_url", metadata_url_form=form)
             return page, 429, {"Retry-After": str(wait)}
-        if _save(lambda: metadata_url.set_url(account, url, actor=_actor()).outcome, "metadata_url", form,
+        if _save(lambda: metadata_url.set_url(account, url, actor=acting_admin()).outcome, "metadata_url", form,
                  "idp_metadata_url"):
-            return _back("metadata_url")
+            return back_to("metadata_url")
     return _refused(account, "metadata_url", metadata_url_form=form)
 
 
@@ -217,9 +216,9 @@ def _attribute_mapping(account):
         # "Use preset" fills the three names from the preset; "Save attribute names" keeps them as typed.
         preset = form.attribute_preset.data if form.use_preset.data else None
         names = {} if form.use_preset.data else {name: form[name].data or "" for name in attributes.FIELDS}
-        if _save(lambda: attributes.apply(account, preset, actor=_actor(), **names), "attribute_mapping", form,
+        if _save(lambda: attributes.apply(account, preset, actor=acting_admin(), **names), "attribute_mapping", form,
                  "group_attribute"):
-            return _back("attribute_mapping")
+            return back_to("attribute_mapping")
     return _refused(account, "attribute_mapping", mapping_form=form)
 
 
@@ -229,48 +228,17 @@ def _sp_key_options(account):
     if form.validate_on_submit():
         change = service.SettingsChange(sign_requests=form.sign_requests.data,
                                         want_encrypted_assertions=form.want_encrypted_assertions.data)
-        if _save(lambda: service.apply(account, change, actor=_actor()), "sp_keys", form,
+        if _save(lambda: service.apply(account, change, actor=acting_admin()), "sp_keys", form,
                  "want_encrypted_assertions"):
-            return _back("sp_keys")
+            return back_to("sp_keys")
     return _refused(account, "sp_keys", sp_key_form=form)
 
 
 _SECTIONS.update({"metadata_url": _metadata_url, "attribute_mapping": _attribute_mapping, "sp_keys": _sp_key_options})
 
 
-@bp.post("/metadata-url/refresh")
-@require_permission(MANAGE_SSO)
-def refresh_metadata_url():
-    account = current_user.account
-    if not MetadataRefreshForm().validate_on_submit():
-        flash("The form expired; press Refresh now again.", "error:metadata_url")
-    elif not service.get_config(account).idp_metadata_url:
-        flash("Save a Metadata URL first.", "error:metadata_url")
-    elif (wait := _fetch_wait(account)) is not None:
-        flash(_too_many_fetches(wait), "error:metadata_url")
-    else:
-        result = refresh_and_record(account, actor=_actor())
-        if isinstance(result, metadata_url.RefreshError):
-            flash(f"The refresh failed: {result}", "error:metadata_url")
-        else:
-            flash("Refreshed from the Metadata URL." if result.changed else
-                  "Refreshed from the Metadata URL: nothing changed.", "success:metadata_url")
-            for warning in result.outcome.warnings:
-                flash(warning, "warning:metadata_url")
-    return _back("metadata_url")
-
-
-def _fetch_wait(account) -> int | None:
-    """Count a metadata URL fetch started from this page: seconds to wait when the account's are used up, else None."""
-    return ratelimits.hit(current_app.config["METADATA_FETCH_LIMIT"], "metadata-fetch", str(account.id))[0]
-
-
-def _too_many_fetches(wait: int) -> str:
-    return (f"The Metadata URL was fetched too often in a short time; nothing was fetched. Try again in {wait} s "
-            f"(limit: {current_app.config['METADATA_FETCH_LIMIT']}).")
-
-
-def _actor():
+def acting_admin():
+    """The signed-in admin (the actor of what the page changes)."""
     return current_user._get_current_object()
 
 
@@ -282,7 +250,7 @@ def _ask(question: tuple[str, list[str]], button: str, anchor: str = ""):
                              refused=False)
 
 
-def _back(section: str):
+def back_to(section: str):
     """After a save: the page, scrolled to the section that shows the message."""
     return redirect(url_for("sso_setup.settings") + "#" + ANCHORS[section])
 
@@ -356,60 +324,5 @@ def _page(account, refused: str = "", refusals: list[str] = (), **forms):
         sp_keys=sp_keys.keys(account), sp_key_create_form=SpKeyCreateForm(), **forms)
 
 
-@bp.post("/test")
-@require_permission(MANAGE_SSO)
-def test_sso():
-    """Send the admin to the IdP with an AuthnRequest marked as a test (SSO may be off)."""
-    account = current_user.account
-    if not TestSsoForm().validate_on_submit():
-        flash("The form expired; press Test SSO again.", "error:test")
-        return _back("test")
-    try:
-        authn = login_service.start_login(account, test_by=_actor())
-    except login_service.SsoError:
-        db.session.rollback()
-        missing = ", ".join(service.missing_for_enable(account)) or "the IdP settings"
-        flash(f"Test SSO needs the IdP settings first. Fill in: {missing}.", "error:test")
-        return _back("test")
-    db.session.commit()
-    return binding.set_cookie(redirect(authn.url), authn.request_id, request.cookies.get(binding.COOKIE))
-
-
-@bp.get("/test/<reference>")
-@require_permission(MANAGE_SSO)
-def test_result(reference: str):
-    """The stored result of a Test SSO run of the admin's account."""
-    account = current_user.account
-    event = trial.find_result(account, reference)
-    if event is None:
-        abort(404)  # another account's result answers exactly like a missing one
-    config = service.get_config(account)
-    return render_template("sso_setup/test_result.html", account=account, config=config,
-                           result=diagnostics.attempt(event), test_form=TestSsoForm(), enable_form=EnableForm(),
-                           configured_fingerprints={c.sha256_fingerprint for c in config.certificates})
-
-
-@bp.post("/sp-keys/create")
-@require_permission(MANAGE_SSO)
-def sp_key_create():
-    """Generate the SP key pair without turning anything on, so the IdP can get its certificate first."""
-    if SpKeyCreateForm().validate_on_submit():
-        sp_keys.ensure(current_user.account, actor=_actor())
-        db.session.commit()
-        flash("SP certificate created. Download it and upload it to the IdP.", "success:sp_keys")
-    else:
-        flash("The form expired; press Create SP certificate again.", "error:sp_keys")
-    return _back("sp_keys")
-
-
-@bp.get("/sp-certificate/<state>")
-@require_permission(MANAGE_SSO)
-def sp_certificate(state: str):
-    """The account's SP certificate (current or next) as a PEM file, for Okta's certificate uploads."""
-    account = current_user.account
-    row = sp_keys.keys(account).get(state)
-    if row is None:
-        abort(404)
-    suffix = "" if state == "current" else "-next"
-    return Response(row.cert_pem, mimetype="application/x-pem-file", headers={
-        "Content-Disposition": f'attachment; filename="{account.domain}-sp{suffix}.pem"'})
+# The page's other actions (Refresh now, Test SSO, SP certificates) register on bp from their own module.
+from portal.sso.setup import actions  # noqa: E402,F401
