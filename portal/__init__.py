@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, config, dbping, errors, ratelimits, scim, security, sso
+from portal import admin, auth, config, dbping, errors, inputs, ratelimits, scim, security, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
 from portal.auth import sessions
@@ -54,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     saml_speedups.install()  # python3-saml patches, only on the version they were written for
 
+    # before the blueprints: their `<int:…>` routes take the bounded converter
+    inputs.install(app, skip_blueprints=frozenset({"scim"}), body_read_by=frozenset({"sso.callback"}))
     app.register_blueprint(auth.bp)
     app.register_blueprint(sso.bp)
     app.register_blueprint(sso_setup.bp)

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.inputs import NUL_MESSAGE
 
 # Stored data comes from account admins and their IdPs (team and user names, audit details). Printed raw,
 # an ESC/OSC sequence could retitle the operator's terminal, hide lines, plant hyperlinks or, on some
@@ -39,6 +40,8 @@ class PortalGroup(AppGroup):
     """A command group whose database failures end in one line, not a traceback, and whose errors are clean."""
 
     def invoke(self, ctx):
+        if any("\x00" in arg for arg in (*ctx._protected_args, *ctx.args)):
+            raise click.UsageError(f"An argument {NUL_MESSAGE}")
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
@@ -49,6 +52,10 @@ class PortalGroup(AppGroup):
             hint = " Has the database been created? Run: flask db upgrade" if "no such table" in str(exc) or \
                 "does not exist" in str(exc) else ""
             raise click.ClickException(f"database error: {str(exc.orig).splitlines()[0]}.{hint}") from None
+        except DataError as exc:  # a value the database cannot hold that no check caught: still one line
+            db.session.rollback()
+            raise click.ClickException(f"the database refused a value: {str(exc.orig).splitlines()[0]}. "
+                                       f"Nothing was changed.") from None
 
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -86,6 +86,15 @@ def register(app: Flask) -> None:
         app.logger.error("database error: %s", exc.__class__.__name__)
         return _page(503, "The portal cannot reach its database right now. Nothing was changed; "
                           "please try again in a moment.")
+
+    @app.errorhandler(DataError)
+    def value_refused(exc):
+        # A value the database cannot hold (out of range, a character it refuses) that no check caught first:
+        # still the user's input, so a 400 with nothing written, not a 500.
+        db.session.rollback()
+        app.logger.warning("database refused a value: %s", str(exc.orig).splitlines()[0])
+        return _page(400, "A value you sent cannot be stored (it is out of range or contains a character "
+                          "the portal does not accept). Nothing was changed; check the values and try again.")
 
     @app.errorhandler(500)
     def server_error(exc):

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from portal import audit, confirmation
+from portal.inputs import MAX_ID, clamp
 from portal.admin import confirmations as asks
 from portal.admin import display
 from portal.admin.actions import actor, apply, ask, grant_role, revoke_role
@@ -156,7 +157,7 @@ def users_page():
             return redirect(url_for("admin.user", user_id=user.id))
     search = UserSearchForm(formdata=request.args)
     query = search.q.data if search.validate() else ""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = clamp(max(request.args.get("page", 1, type=int), 1), MAX_ID // USERS_PER_PAGE)
     found, total = users.search_users(current_user.account, query or "", page, USERS_PER_PAGE)
     pages = max((total + USERS_PER_PAGE - 1) // USERS_PER_PAGE, 1)
     return render_template("admin/users.html", users=found, total=total, page=page, pages=pages, query=query,
@@ -263,8 +264,8 @@ def audit_page():
     page = filters = None
     if form.validate():
         filters = form.filters()
-        page = audit_log.page(account, filters, before=request.args.get("before", type=int),
-                              after=request.args.get("after", type=int))
+        page = audit_log.page(account, filters, before=clamp(request.args.get("before", type=int)),
+                              after=clamp(request.args.get("after", type=int)))
     return render_template("admin/audit.html", form=form, page=page, filters=filters,
                            event_types=audit_log.event_types(account), detail_lines=display.detail_lines)
 

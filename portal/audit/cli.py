@@ -42,7 +42,7 @@ def audit_export(domain, fmt, since, until, event_type, outcome, email):
 
 
 @audit_cli.command("prune")
-@click.option("--days", type=click.IntRange(min=1), help="Delete events older than this many days "
+@click.option("--days", type=click.IntRange(min=1, max=36_500), help="Delete events older than this many days "
               "(default: PORTAL_AUDIT_RETENTION_DAYS).")
 def audit_prune(days):
     """Delete audit events older than the retention period, in batches, across every account."""

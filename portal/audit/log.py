@@ -82,7 +82,9 @@ def make_filters(event_type: str = "", outcome: str = "", email: str = "", since
 
 def _bounds(filters: AuditFilters) -> tuple[datetime | None, datetime | None]:
     since = datetime.combine(filters.since, time.min) if filters.since else None
-    until = datetime.combine(filters.until + timedelta(days=1), time.min) if filters.until else None
+    # the last day there is (9999-12-31) has no day after it: no upper bound then
+    until = datetime.combine(filters.until + timedelta(days=1), time.min) \
+        if filters.until and filters.until < date.max else None
     return since, until
 
 
@@ -282,8 +284,8 @@ def event_types(account: Account) -> list[str]:
 
 
 def prune_cutoff(days: int, now: datetime | None = None) -> datetime:
-    """The time before which events are older than days."""
-    return (now or utcnow()) - timedelta(days=days)
+    """The time before which events are older than days (at most a century: dates end at year 9999)."""
+    return (now or utcnow()) - timedelta(days=min(days, 36_500))
 
 
 def prune_batch(cutoff: datetime, batch: int | None = None) -> int:

@@ -15,6 +15,7 @@ from portal import audit, ratelimits
 from portal.audit import Event
 from portal.errors import ServiceError
 from portal.extensions import db
+from portal.inputs import MAX_ID
 from portal.models import Account, ScimToken, utcnow
 
 PREFIX = "scim_"  # recognisable in secret scanners and logs
@@ -61,6 +62,8 @@ def get_token(account: Account, token_id) -> ScimToken:
     """An active token of account by id, or ServiceError (another account's token is not found either)."""
     try:
         token_id = int(token_id)
+        if not 0 < token_id <= MAX_ID:  # past what the id column holds: no such token either
+            raise ValueError
     except (TypeError, ValueError):
         raise ServiceError(f"No active SCIM token {token_id!r} in account '{account.domain}'.") from None
     row = db.session.get(ScimToken, token_id)
