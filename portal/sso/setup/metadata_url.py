@@ -58,10 +58,8 @@ def set_url(account: Account, url: str, actor=None, now: datetime | None = None)
             config.metadata_refreshed_at = config.metadata_refresh_error = config.metadata_refresh_reason = None
             return RefreshOutcome(settings.Outcome(changes={FIELD: (old, None)}))
         return RefreshOutcome()
-    if len(url) > 2000 or any(c.isspace() for c in url):
-        raise settings.SettingsError({FIELD: f"The {LABEL} is one URL without spaces, at most 2000 characters."})
+    _check(url)
     try:
-        check_url(url, fetch_policy().allow_loopback)
         result = refresh(account, actor=actor, now=now, url=url)
     except FetchError as exc:
         raise settings.SettingsError({FIELD: str(exc)}) from None
@@ -71,6 +69,25 @@ def set_url(account: Account, url: str, actor=None, now: datetime | None = None)
         result.outcome.changes[FIELD] = (config.idp_metadata_url, url)
         config.idp_metadata_url = url
     return result
+
+
+def _check(url: str) -> None:
+    """What set_url refuses before fetching (SettingsError on the field)."""
+    if len(url) > 2000 or any(c.isspace() for c in url):
+        raise settings.SettingsError({FIELD: f"The {LABEL} is one URL without spaces, at most 2000 characters."})
+    try:
+        check_url(url, fetch_policy().allow_loopback)
+    except FetchError as exc:
+        raise settings.SettingsError({FIELD: str(exc)}) from None
+
+
+def will_fetch(url: str | None) -> bool:
+    """Whether saving url fetches it (not an empty value, nor one refused before any connection)."""
+    try:
+        _check((url or "").strip())
+    except settings.SettingsError:
+        return False
+    return bool((url or "").strip())
 
 
 def refresh(account: Account, actor=None, now: datetime | None = None, url: str | None = None) -> RefreshOutcome:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.core import UnboundField
 
 from portal import confirmation
 from portal.accounts import domains, email_domains
@@ -28,6 +29,8 @@ from portal.sso.urls import sp_urls
 bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
 
 # Where each section sits on the page: a saved form comes back there, with its message inside it.
+# The IdP section's fields (its post without a section field still reaches it).
+_IDP_FIELDS = frozenset(name for name, value in vars(SsoSettingsForm).items() if isinstance(value, UnboundField))
 ANCHORS = {"domain": "step-1", "idp": "step-3", "certificates": "certificates", "metadata": "metadata",
            "test": "step-4", "enable": "step-5", "require_sso": "require-sso", "email_domains": "email-domains",
            "metadata_url": "metadata-url", "attribute_mapping": "attribute-mapping", "sp_keys": "sp-keys"}
@@ -40,8 +43,11 @@ def settings():
     account = current_user.account
     if request.method == "GET":
         return _page(account)
-    handler = _SECTIONS.get(request.form.get("section") or request.args.get("section") or "idp")
-    if handler is None:
+    section = request.form.get("section") or request.args.get("section")
+    if section is None and _IDP_FIELDS.intersection(request.form.keys() | request.files.keys()):
+        section = "idp"  # the page's first form had no section field; a post of its fields still means it
+    handler = _SECTIONS.get(section or "")
+    if handler is None:  # e.g. a post with no fields at all: never read as "empty every IdP setting"
         abort(400)
     return handler(account)
 
@@ -65,8 +71,9 @@ def _idp(account):
     form = SsoSettingsForm()
     refusals: list[str] = []
     if form.validate_on_submit():
-        certificates = [c for c in (form.idp_certificate.data, uploaded(form.certificate_file, MAX_CERTIFICATE_BYTES))
-                        if c and (not isinstance(c, str) or c.strip())]
+        # a blank paste is no certificate; an uploaded file is one even when empty (then refused as empty)
+        pasted, upload = form.idp_certificate.data, uploaded(form.certificate_file, MAX_CERTIFICATE_BYTES)
+        certificates = [c for c in (pasted if (pasted or "").strip() else None, upload) if c is not None]
         change = service.SettingsChange(
             idp_login_url=form.idp_login_url.data or "", idp_issuer=form.idp_issuer.data or "",
             auto_create_users=form.auto_create_users.data, auto_create_groups=form.auto_create_groups.data,
@@ -199,7 +206,7 @@ def _metadata_url(account):
     form = MetadataUrlForm()
     if form.validate_on_submit():
         url = form.idp_metadata_url.data or ""
-        wait = metadata_url.page_fetch_wait(account) if url else None
+        wait = metadata_url.page_fetch_wait(account) if metadata_url.will_fetch(url) else None
         if wait is not None:
             form.idp_metadata_url.errors = [metadata_url.too_many_fetches(wait)]
             page, _ = _refused(account, "metadata_url", metadata_url_form=form)

@@ -311,3 +311,15 @@ def test_page_fetches_are_limited_per_account(admin_client, account, published, 
     assert "fetched too often" in response.get_data(as_text=True)
     assert len(metadata_server.requests) == fetched
     assert not events("sso.metadata_refresh_failed")
+
+
+@pytest.mark.parametrize("app_config", [{"METADATA_FETCH_LIMIT": "2 per minute"}], indirect=True)
+def test_urls_refused_before_any_fetch_do_not_use_up_the_limit(admin_client, account, published, metadata_server):
+    token = csrf_token(admin_client, PAGE)
+    for refused in ("ftp://x", "http://example.com/m", "not a url", "https://a b/", "ftp://y"):
+        response = admin_client.post(PAGE, data={"csrf_token": token, "section": "metadata_url",
+                                                 "idp_metadata_url": refused})
+        assert response.status_code == 422 and "fetched too often" not in response.get_data(as_text=True)
+    response = admin_client.post(PAGE, data={"csrf_token": token, "section": "metadata_url",
+                                             "idp_metadata_url": metadata_server.url()})
+    assert response.status_code == 302 and settings.get_config(account).idp_metadata_url == metadata_server.url()
