@@ -67,10 +67,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        cap = app.config.get("MAX_CONTENT_LENGTH") or 0
         messages = {
             404: "There is nothing at this address.",
             405: "This page does not accept that kind of request.",
-            413: "The request is larger than this page accepts.",
+            413: f"The request is larger than this page accepts ({cap // 1024 // 1024 or 1} MiB at most). A "
+                 f"certificate or an IdP metadata file is a few kilobytes: check that you chose the right file, "
+                 f"then go back and send it again.",
             429: "Too many attempts. Wait a minute and try again.",
         }
         return _page(exc.code or 500, messages.get(exc.code, exc.description or ""))

@@ -117,3 +117,13 @@ def test_an_empty_certificate_file_in_the_idp_section_says_so(admin_client, acco
         content_type="multipart/form-data")
     assert response.status_code == 422 and "The certificate is empty" in response.get_data(as_text=True)
     assert sso_settings.get_config(account).idp_issuer in (None, "")
+
+
+def test_an_upload_over_the_request_cap_says_what_to_check(admin_client):
+    import io
+    big = io.BytesIO(b"A" * (2 * 1024 * 1024 + 1))
+    response = admin_client.post(SSO_PAGE, data={"csrf_token": csrf_token(admin_client, SSO_PAGE), "section": "idp",
+                                                 "certificate_file": (big, "okta.cert")},
+                                 content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413 and "2 MiB at most" in page and "chose the right file" in page
