@@ -1,7 +1,8 @@
 """Domain exceptions and the HTTP error pages."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+import orjson
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -67,6 +68,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if request.path.startswith("/scim/v2/"):
+            # Under the SCIM base URL every answer has the SCIM error body, even one routing gives before the
+            # SCIM view runs (a method it does not route, such as TRACE: 405).
+            from portal.scim.errors import CONTENT_TYPE, ScimError  # here: portal.scim imports this module
+            body = ScimError(exc.code or 500, None, exc.description or TITLES.get(exc.code, "Error")).body()
+            return Response(orjson.dumps(body), status=exc.code or 500, mimetype=CONTENT_TYPE,
+                            headers={k: v for k, v in exc.get_headers() if k.lower() == "allow"})
         cap = app.config.get("MAX_CONTENT_LENGTH") or 0
         messages = {
             404: "There is nothing at this address.",

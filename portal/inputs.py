@@ -49,6 +49,22 @@ def install(app: Flask, skip_blueprints: frozenset[str], body_read_by: frozenset
             raise NulInRequest()
 
 
+def storable(text: str) -> bool:
+    """Whether both databases can store text: no NUL, no unpaired surrogate (JSON's "\\ud800" decodes to one)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """text safe to store and show: NUL and unpaired surrogates written as escapes (for audit subjects, messages)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def clamp(value: int | None, bound: int = MAX_BIGINT) -> int | None:
     """A number from a query string (a cursor, a page) within ±bound, what the database holds (None stays None)."""
     return None if value is None else max(-bound, min(bound, value))

@@ -51,6 +51,16 @@ class ProvisioningRefused(ServiceError):
         self.status, self.scim_type = status, scim_type
 
 
+MAX_EXTERNAL_ID = 255  # the externalId columns of users and teams
+
+
+def check_external_id(value):
+    """An externalId as given (None allowed), or 400 invalidValue past the column's length."""
+    if isinstance(value, str) and len(value) > MAX_EXTERNAL_ID:
+        raise ProvisioningRefused(400, "invalidValue", f"externalId is at most {MAX_EXTERNAL_ID} characters long.")
+    return value
+
+
 def _check_email(value) -> str:
     try:
         return check_email(value if isinstance(value, str) else "")
@@ -80,6 +90,7 @@ def _domain_taken(email: str) -> ProvisioningRefused:
 def create_user(account: Account, fields: dict, actor) -> User:
     """Create a user of account from SCIM fields (email required, unique across the portal)."""
     email = _check_email(fields.get("email"))
+    check_external_id(fields.get("external_id"))
     now = utcnow()
     # Every column given (the same statement each time, compiled once), so the object below is the row as written.
     values = {"account_id": account.id, "email": email, "name": fields.get("name") or "", "password_hash": None,
@@ -115,6 +126,7 @@ def update_user(account: Account, user: User, changes: dict, actor) -> bool:
     """
     _own(account, user)
     changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
+    check_external_id(changes.get("external_id"))
     for key in ("given_name", "family_name", "name"):
         if key in changes:
             changes[key] = (changes[key] or "")[:200]
@@ -200,7 +212,7 @@ def _check_team_name(account: Account, name, except_id: int | None = None) -> tu
     name = " ".join((name if isinstance(name, str) else "").split())
     if not name:
         raise ProvisioningRefused(400, "invalidValue", "displayName is required.")
-    if len(name) > MAX_TEAM_NAME:
+    if len(name) > MAX_TEAM_NAME or len(Team.key(name)) > MAX_TEAM_NAME:  # lower-casing may lengthen it (İ → i̇)
         raise ProvisioningRefused(400, "invalidValue", f"displayName is at most {MAX_TEAM_NAME} characters long.")
     clash = db.session.scalar(select(Team).where(Team.account_id == account.id, Team.name_key == Team.key(name)))
     if clash is not None and clash.id == except_id:
@@ -225,6 +237,7 @@ def user_ids(account: Account, scim_ids: Iterable[str], strict: bool = True) -> 
 def create_group(account: Account, name, external_id: str | None, member_ids: list[int], actor) -> Team:
     """A pushed group: a new team, or the unlinked team of that name (case-insensitive) linked to SCIM."""
     name, clash = _check_team_name(account, name)
+    check_external_id(external_id)
     if clash is not None and clash.scim_id is not None:
         raise ProvisioningRefused(409, "uniqueness", f"A group named '{clash.name}' already exists.")
     now = utcnow()
@@ -256,7 +269,7 @@ def update_group(account: Account, team: Team, actor, *, name=None, external_id=
             raise ProvisioningRefused(409, "uniqueness", f"A team named '{clash.name}' already exists.")
         if name != team.name:
             changes["displayName"] = {"old": team.name, "new": name}
-    if set_external_id and external_id != team.scim_external_id:
+    if set_external_id and check_external_id(external_id) != team.scim_external_id:
         changes["externalId"] = {"old": team.scim_external_id, "new": external_id}
     current = scim_member_ids(team)
     target = ((set(replace) if replace is not None else current) | set(add)) - set(remove)

@@ -44,7 +44,7 @@ def _check_name(account: Account, name: str, except_id: int | None = None) -> st
     name = " ".join((name or "").split())
     if not name:
         raise ServiceError("Enter a team name.")
-    if len(name) > MAX_TEAM_NAME:
+    if len(name) > MAX_TEAM_NAME or len(Team.key(name)) > MAX_TEAM_NAME:  # lower-casing may lengthen it (İ → i̇)
         raise ServiceError(f"A team name is at most {MAX_TEAM_NAME} characters long.")
     query = select(Team).where(Team.account_id == account.id, Team.name_key == Team.key(name))
     clash = db.session.scalar(query)

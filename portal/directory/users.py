@@ -23,9 +23,15 @@ def check_email(value: str) -> str:
     """The normalised email, or ServiceError saying why it is not one."""
     email = normalise_email(value)
     try:
-        validate_email(email, check_deliverability=False, test_environment=True)
+        valid = validate_email(email, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise ServiceError(f"'{value}' is not a valid email address: {exc}") from None
+    local, domain = email.rsplit("@", 1)
+    if domain != valid.ascii_domain:
+        # One address, one spelling: ｇｌｏｂｅｘ.test and bücher.test are globex.test and xn--bcher-kva.test in
+        # DNS, where email domains are verified; stored as typed, they would slip past another account's
+        # verified domain and let one mailbox exist twice.
+        raise ServiceError(f"Write the email's domain in its ASCII (DNS) form: {local}@{valid.ascii_domain}.")
     return email
 
 

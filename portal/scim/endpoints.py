@@ -11,6 +11,7 @@ from sqlalchemy.orm import lazyload
 
 from portal.directory import scim as directory
 from portal.extensions import db
+from portal.inputs import MAX_ID, printable, storable
 from portal.models import Account, ScimToken, Team, User
 from portal.scim import discovery, filters, pages, patch, resources
 from portal.scim.discovery import LIST_SCHEMA, MAX_RESULTS
@@ -66,9 +67,12 @@ def _int(name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ScimError(400, "invalidValue", f"{name} must be an integer, not {raw!r}.") from None
+        raise ScimError(400, "invalidValue", f"{name} must be an integer, not {printable(raw[:100])!r}.") from None
+    if abs(value) > MAX_ID:
+        raise ScimError(400, "invalidValue", f"{name} must be at most {MAX_ID}.")
+    return value
 
 
 def _paging() -> tuple[int, int]:
@@ -90,11 +94,16 @@ def _list(resources_, total: int, start: int) -> dict:
 
 # ---- users
 
+def _could_be_id(scim_id: str) -> bool:
+    """Whether scim_id could be an id at all (at most 32 characters, storable): others are 404 without a query."""
+    return len(scim_id) <= 32 and storable(scim_id)
+
+
 def _user_or_404(account: Account, scim_id: str) -> User:
     user = db.session.scalar(select(User).where(User.account_id == account.id, User.scim_id == scim_id)
-                             .options(lazyload(User.account)))
+                             .options(lazyload(User.account))) if _could_be_id(scim_id) else None
     if user is None:  # another account's user answers exactly like a missing one
-        raise ScimError(404, None, f"User {scim_id} not found.")
+        raise ScimError(404, None, f"User {printable(scim_id[:100])} not found.")
     return user
 
 
@@ -157,9 +166,10 @@ def _delete_user(account, token, body, scim_id):
 # ---- groups
 
 def _group_or_404(account: Account, scim_id: str) -> Team:
-    team = db.session.scalar(select(Team).where(Team.account_id == account.id, Team.scim_id == scim_id))
+    team = db.session.scalar(select(Team).where(Team.account_id == account.id, Team.scim_id == scim_id)) \
+        if _could_be_id(scim_id) else None
     if team is None:
-        raise ScimError(404, None, f"Group {scim_id} not found.")
+        raise ScimError(404, None, f"Group {printable(scim_id[:100])} not found.")
     return team
 
 

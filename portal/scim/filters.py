@@ -16,6 +16,7 @@ from scim2_models.path import (AttrPath, Comparison, CompareOperator, FilterNode
 from sqlalchemy import and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
+from portal.inputs import storable
 from portal.models import Team, TeamMembership, User
 from portal.scim.errors import ScimError
 
@@ -141,6 +142,8 @@ def _leaf(node, attr: Attr) -> ColumnElement:
             return and_(col.is_not(None), col != "")
         return col.is_not(None)
     op, value = node.op.value, node.value
+    if isinstance(value, str) and not storable(value):
+        raise ScimError(400, "invalidFilter", "A filter value cannot contain a NUL or an unpaired surrogate character.")
     if value is None:
         if op == "eq":
             return col.is_(None) if attr.kind != "string" else or_(col.is_(None), col == "")
@@ -185,7 +188,10 @@ def _datetime(value) -> datetime:
     except ValueError:
         raise ScimError(400, "invalidFilter", f"{value!r} is not a dateTime (e.g. 2026-01-31T12:00:00Z).") from None
     if parsed.tzinfo is not None:  # stored times are naive UTC
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC time there is
+            raise ScimError(400, "invalidFilter", f"{value!r} is outside the dateTimes there are.") from None
     return parsed
 
 

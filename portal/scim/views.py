@@ -7,11 +7,10 @@ The account comes from the token, which must belong to the account of the URL.
 from __future__ import annotations
 
 import functools
-import json
 
 import orjson
 from flask import Blueprint, Response, current_app, g, request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import audit, dbping
@@ -19,6 +18,7 @@ from portal.audit import Event
 from portal.directory.scim import ProvisioningRefused
 from portal.errors import ServiceError
 from portal.extensions import csrf, db, limiter
+from portal.inputs import printable
 from portal.scim import endpoints, tokens
 from portal.scim.errors import CONTENT_TYPE, ScimError
 
@@ -63,6 +63,11 @@ def service(domain: str, rest: str):
         return _refused(exc, found)
     except ServiceError as exc:  # a directory rule outside the SCIM-specific ones
         return _refused(ScimError(400, "invalidValue", str(exc)), found)
+    except DataError:  # a value the database cannot hold that no check caught: still bad input, not a 5xx
+        db.session.rollback()
+        return _refused(ScimError(400, "invalidValue", "A value in the request cannot be stored (out of range, "
+                                                       "too long or an unusable character); nothing was changed."),
+                        found)
     except (OperationalError, InterfaceError):
         db.session.rollback()
         current_app.logger.error("scim: database error")
@@ -107,9 +112,26 @@ def _body():
     if request.mimetype not in ("", "application/scim+json", "application/json"):
         raise ScimError(400, "invalidSyntax", "Send application/scim+json (or application/json).")
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ScimError(400, "invalidSyntax", "The body is not valid JSON.") from None
+        # orjson: refuses what no attribute can hold (an unpaired surrogate, nesting over 1,024 levels, NaN),
+        # where json.loads let them through to the database or raised RecursionError
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ScimError(400, "invalidSyntax", "The body is not valid JSON (UTF-8, no unpaired surrogates, "
+                                              "nested at most 1,024 levels).") from None
+    if b"\\u0000" in data and _has_nul(parsed):  # PostgreSQL cannot store a NUL character in text
+        raise ScimError(400, "invalidValue", "A string in the body contains a NUL character (\\u0000), which no "
+                                             "attribute accepts.")
+    return parsed
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _answer(status: int, body, headers: dict | None = None) -> Response:
@@ -129,9 +151,10 @@ def _refused(exc: ScimError, found: dict) -> Response:
     audited = token is not None and (exc.status != 429 or tokens.first_refusal_in_window(
         token, int(exc.headers.get("Retry-After", "1"))))
     if audited:  # an unauthenticated request is not filed under any account: nobody floods an audit log
+        # the path and the message may quote the request (an id, a value): stored with NUL and surrogates escaped
         audit.record(account, Event.SCIM_REQUEST_REFUSED, actor=token.actor, outcome="failure",
-                     reason=exc.audit_reason, subject=f"{request.method} {request.path}"[:500],
-                     status=exc.status, detail=exc.detail[:1000], token_id=token.id)
+                     reason=exc.audit_reason, subject=printable(f"{request.method} {request.path}"[:500]),
+                     status=exc.status, detail=printable(exc.detail[:1000]), token_id=token.id)
         db.session.commit()
     g.scim_refused = exc.audit_reason
     return _answer(exc.status, exc.body(), exc.headers)
