@@ -12,7 +12,7 @@ from portal.sso.setup import diagnostics, metadata_url
 from portal.sso.setup import settings as service
 from portal.sso.setup.forms import EnableForm, MetadataRefreshForm, SpKeyCreateForm, TestSsoForm
 from portal.sso.setup.metadata_cli import refresh_and_record
-from portal.sso.setup.views import acting_admin, back_to, bp
+from portal.sso.setup.page import acting_admin, back_to, bp
 
 
 @bp.post("/metadata-url/refresh")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.core import UnboundField
 
@@ -24,16 +24,11 @@ from portal.sso.setup.forms import (AttributeMappingForm, CertificateAddForm, Ce
                                     MetadataUrlForm, RequireSsoForm, SpKeyCreateForm, SpKeyOptionsForm,
                                     SsoSettingsForm, TestSsoForm, uploaded)
 from portal.sso.setup.metadata import MAX_METADATA_BYTES
+from portal.sso.setup.page import acting_admin, back_to, bp
 from portal.sso.urls import sp_urls
 
-bp = Blueprint("sso_setup", __name__, url_prefix="/settings/security/sso")
-
-# Where each section sits on the page: a saved form comes back there, with its message inside it.
 # The IdP section's fields (its post without a section field still reaches it).
 _IDP_FIELDS = frozenset(name for name, value in vars(SsoSettingsForm).items() if isinstance(value, UnboundField))
-ANCHORS = {"domain": "step-1", "idp": "step-3", "certificates": "certificates", "metadata": "metadata",
-           "test": "step-4", "enable": "step-5", "require_sso": "require-sso", "email_domains": "email-domains",
-           "metadata_url": "metadata-url", "attribute_mapping": "attribute-mapping", "sp_keys": "sp-keys"}
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -244,22 +239,12 @@ def _sp_key_options(account):
 _SECTIONS.update({"metadata_url": _metadata_url, "attribute_mapping": _attribute_mapping, "sp_keys": _sp_key_options})
 
 
-def acting_admin():
-    """The signed-in admin (the actor of what the page changes)."""
-    return current_user._get_current_object()
-
-
 def _ask(question: tuple[str, list[str]], button: str, anchor: str = ""):
     """The confirmation step of a change: the posted form comes first to it, and confirming posts it again."""
     return confirmation.page(question[0], question[1], button,
                              url_for("sso_setup.settings") + (f"#{anchor}" if anchor else ""),
                              context="Account settings → Security → Single Sign-On", hidden=confirmation.carried(),
                              refused=False)
-
-
-def back_to(section: str):
-    """After a save: the page, scrolled to the section that shows the message."""
-    return redirect(url_for("sso_setup.settings") + "#" + ANCHORS[section])
 
 
 def _save(action, section: str, form=None, default_field: str = "", success: str | None = None,
@@ -330,6 +315,3 @@ def _page(account, refused: str = "", refusals: list[str] = (), **forms):
         metadata_refresh_form=MetadataRefreshForm(), pending_removal=metadata_url.pending_removal(account),
         sp_keys=sp_keys.keys(account), sp_key_create_form=SpKeyCreateForm(), **forms)
 
-
-# The page's other actions (Refresh now, Test SSO, SP certificates) register on bp from their own module.
-from portal.sso.setup import actions  # noqa: E402,F401
