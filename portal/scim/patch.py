@@ -138,7 +138,11 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str) -> None:
         if not isinstance(value, dict):
             raise ScimError(400, "invalidValue", "name must be an object.")
         for key, item in value.items():
-            _user_attr(changes, op, AttrPath(attr="name", sub_attr=key), item, own_id)
+            try:
+                path = AttrPath(attr="name", sub_attr=key)
+            except ValueError:  # pydantic's ValidationError too: "bad key", "", "a.b" are no attribute names
+                raise ScimError(400, "invalidPath", f"Unknown attribute {'name.' + key!r}.") from None
+            _user_attr(changes, op, path, item, own_id)
         return
     if name.startswith("urn:") or name == ENTERPRISE_SCHEMA.lower():
         return
