@@ -45,3 +45,14 @@ def test_an_unknown_but_well_formed_name_sub_attribute_is_invalid_path_too(scim)
     uid = _user_id(scim)
     assert_error(scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": "name", "value": {"nickName": "x"}})),
                  400, "invalidPath")
+
+
+@pytest.mark.parametrize("primary, status", [("TRUE", 400), ("true", 400), (True, 400), ("False", 201),
+                                             (False, 201)])
+def test_post_reads_primary_the_same_way(scim, primary, status):
+    body = okta_user("p@acme.test")
+    body["emails"] = [{"value": "other@acme.test", "type": "work", "primary": primary}]
+    answer = scim.post("/Users", body)
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    if status == 400:
+        assert_error(answer, 400, "invalidValue")
