@@ -153,7 +153,7 @@ def _replace_user(account, token, body, scim_id):
 
 def _patch_user(account, token, body, scim_id):
     user = _user_or_404(account, scim_id)
-    changes = patch.user_changes(patch.operations(body()), scim_id)
+    changes = patch.user_changes(patch.operations(body()), scim_id, user.email)
     directory.update_user(account, user, changes, token.actor)
     return _user_answer(account, user)
 

@@ -7,11 +7,11 @@ list. Paths are parsed by scim2-models; nothing is written until every operation
 from __future__ import annotations
 
 from scim2_models import Path
-from scim2_models.path import AttrPath, Comparison, LogicalExpr, LogicalOperator, ValuePath
+from scim2_models.path import AttrPath, Comparison, LogicalExpr, LogicalOperator, Not, Present, ValuePath
 
 from portal.scim.discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 from portal.scim.errors import ScimError
-from portal.scim.resources import member_values
+from portal.scim.resources import member_values, primary_entry
 
 OPS = ("add", "remove", "replace")
 # Core User attributes the portal does not keep: accepted and ignored (Entra ID sends several of them).
@@ -89,35 +89,43 @@ def _attributes_without_path(op: str, value):
     return value.items()
 
 
-def user_changes(ops, own_id: str) -> dict:
-    """Directory field changes of a user PATCH (portal.directory.scim.USER_FIELDS)."""
+def user_changes(ops, own_id: str, email: str) -> dict:
+    """Directory field changes of a user PATCH (portal.directory.scim.USER_FIELDS); email: the stored userName."""
     changes: dict = {}
     for op, path, value in ops:
         if path is None:
             for key, item in _attributes_without_path(op, value):
                 if key.lower() in (ENTERPRISE_SCHEMA.lower(), USER_SCHEMA.lower()) and isinstance(item, dict):
                     if key.lower() == USER_SCHEMA.lower():
-                        changes.update(user_changes([(op, None, item)], own_id))
+                        changes.update(user_changes([(op, None, item)], own_id, changes.get("email", email)))
                     continue  # the enterprise extension's attributes are accepted and ignored
-                _user_attr(changes, op, _parse_path(key), item, own_id)
+                _user_attr(changes, op, _parse_path(key), item, own_id, email)
         else:
-            _user_attr(changes, op, _parse_path(path), value, own_id)
+            _user_attr(changes, op, _parse_path(path), value, own_id, email)
     return changes
 
 
-def _user_attr(changes: dict, op: str, node, value, own_id: str) -> None:
+def _user_attr(changes: dict, op: str, node, value, own_id: str, email: str) -> None:
     if isinstance(node, ValuePath):
-        if _attr_name(node.attr_path, USER_SCHEMA) != "emails" or node.sub_attr not in (None, "value"):
+        if _attr_name(node.attr_path, USER_SCHEMA) != "emails" or (node.sub_attr or "value").lower() != "value":
             name = str(node)
             if _attr_name(node.attr_path, USER_SCHEMA) in {"phonenumbers", "addresses", "ims", "photos",
                                                           "entitlements", "roles", "x509certificates", "emails"}:
                 return  # a value of an attribute the portal does not keep (Entra: addresses[type eq "work"]...)
             raise ScimError(400, "invalidPath", f"Unsupported path {name!r}.")
+        # The userName is the login identity: only a filter that selects the one email kept here may write it.
+        if not _selects_stored_email(node.val_filter, changes.get("email", email)):
+            return  # other emails are ignored
         if op == "remove":
             raise ScimError(400, "invalidValue", "The primary email is the userName and cannot be removed.")
-        if node.sub_attr is None:
-            value = value[0].get("value") if isinstance(value, list) and value and isinstance(value[0], dict) \
-                else (value.get("value") if isinstance(value, dict) else value)
+        if node.sub_attr is None and isinstance(value, (dict, list)):
+            entries = [value] if isinstance(value, dict) else value
+            if not all(isinstance(e, dict) for e in entries):
+                raise ScimError(400, "invalidValue", "emails must be a list of objects.")
+            primary = primary_entry(entries, lone_work=True)
+            if primary is None:
+                return  # the value makes it another email than the primary one: ignored
+            value = primary.get("value")
         changes["email"] = _string(value, "emails.value")
         return
     if not isinstance(node, AttrPath):
@@ -138,7 +146,11 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str) -> None:
         if not isinstance(value, dict):
             raise ScimError(400, "invalidValue", "name must be an object.")
         for key, item in value.items():
-            _user_attr(changes, op, AttrPath(attr="name", sub_attr=key), item, own_id)
+            try:
+                path = AttrPath(attr="name", sub_attr=key)
+            except ValueError:  # pydantic's ValidationError too: "bad key", "", "a.b" are no attribute names
+                raise ScimError(400, "invalidPath", f"Unknown attribute {'name.' + key!r}.") from None
+            _user_attr(changes, op, path, item, own_id, email)
         return
     if name.startswith("urn:") or name == ENTERPRISE_SCHEMA.lower():
         return
@@ -155,19 +167,50 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str) -> None:
     elif name == "emails":
         if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
             raise ScimError(400, "invalidValue", "emails must be a list of objects.")
-        primary = next((e for e in value if isinstance(e, dict) and e.get("primary")), None) \
-            if isinstance(value, list) else None
-        if primary is None and isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
-            primary = value[0]
+        primary = primary_entry(value, lone_work=True)
         if primary is None:
-            if isinstance(value, list):
-                return  # other emails are ignored
-            raise ScimError(400, "invalidValue", "emails must be a list.")
+            return  # other emails are ignored
         changes["email"] = _string(primary.get("value"), "emails.value")
     elif field == "external_id":
         changes[field] = None if value is None else _string(value, name)
     else:
         changes[field] = _string(value, name)[:200]
+
+
+def _selects_stored_email(node, email: str) -> bool:
+    """Whether an emails[...] filter selects the one email the portal keeps: {value: userName, type: work,
+    primary: true}. Sub-attribute names and string values compare in any case (RFC 7643: none is caseExact)."""
+    if isinstance(node, LogicalExpr):
+        results = [_selects_stored_email(term, email) for term in node.terms]
+        return all(results) if node.op == LogicalOperator.and_ else any(results)
+    if isinstance(node, Not):
+        return not _selects_stored_email(node.expr, email)
+    if not isinstance(node, (Comparison, Present)) or node.attr_path.sub_attr or node.attr_path.uri:
+        raise ScimError(400, "invalidFilter", "Unsupported expression inside emails[...].")
+    stored = {"value": email.lower(), "type": "work", "primary": True, "display": None}
+    name = node.attr_path.attr.lower()
+    if name not in stored:
+        raise ScimError(400, "invalidFilter", f"emails has no sub-attribute {node.attr_path.attr!r}.")
+    have = stored[name]
+    if isinstance(node, Present):
+        return have is not None
+    op, want = node.op.value, node.value
+    if want is None:
+        if op not in ("eq", "ne"):
+            raise ScimError(400, "invalidFilter", f"null can only be compared with eq or ne, not {op}.")
+        return (have is None) == (op == "eq")
+    if have is None:
+        return op == "ne"  # an absent sub-attribute (display) equals nothing
+    if isinstance(have, bool):
+        if op not in ("eq", "ne") or not (isinstance(want, bool) or str(want).strip().lower() in ("true", "false")):
+            raise ScimError(400, "invalidFilter", "primary is compared with eq or ne and true or false.")
+        return (have == boolean(want)) == (op == "eq")
+    if not isinstance(want, str):
+        raise ScimError(400, "invalidFilter", f"Compare {name} with a string, not {want!r}.")
+    want = want.lower()
+    return {"eq": have == want, "ne": have != want, "co": want in have, "sw": have.startswith(want),
+            "ew": have.endswith(want), "gt": have > want, "ge": have >= want, "lt": have < want,
+            "le": have <= want}[op]
 
 
 def group_changes(ops, own_id: str) -> dict:

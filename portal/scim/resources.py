@@ -144,11 +144,25 @@ def _primary_email(emails) -> str | None:
         return None
     if not isinstance(emails, list) or not all(isinstance(e, dict) for e in emails):
         raise ScimError(400, "invalidValue", "emails must be a list of objects.")
-    primary = next((e for e in emails if e.get("primary") in (True, "true", "True")), None)
+    primary = primary_entry(emails)
     value = primary.get("value") if primary else None
     if primary is not None and not isinstance(value, str):
         raise ScimError(400, "invalidValue", "emails.value must be a string.")
     return value
+
+
+def primary_entry(emails: list[dict], lone_work: bool = False) -> dict | None:
+    """The entry of an emails list that is the primary one: primary true, or "true" in any case (Entra ID sends
+    strings); with lone_work, also a lone entry without primary (or null) whose type is absent or work."""
+    primary = next((e for e in emails if _true(e.get("primary"))), None)
+    if primary is None and lone_work and len(emails) == 1 and emails[0].get("primary") is None \
+            and str(emails[0].get("type") or "work").strip().lower() == "work":
+        primary = emails[0]
+    return primary
+
+
+def _true(value) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def group_fields(body) -> tuple[str, str | None, list[str]]:

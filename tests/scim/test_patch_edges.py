@@ -1,0 +1,159 @@
+"""PATCH /Users edge cases: bad name sub-attributes are 400 (not 500), and only the primary email is the userName.
+
+The portal keeps one email, {value: userName, type: "work", primary: true}; an emails[...] filter is evaluated
+against it, and every other email a PATCH names is ignored (DESIGN.md "other emails are ignored").
+"""
+from __future__ import annotations
+
+import pytest
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AuditEvent, User
+from tests.scim.helpers import assert_error, okta_user, patch_op
+
+OLD = "old@acme.test"
+NEW = "new@acme.test"
+
+
+def _user_id(scim) -> str:
+    return scim.post("/Users", okta_user(OLD)).get_json()["id"]
+
+
+def _refusals() -> list[str]:
+    return [e.reason for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.event_type == "scim.request.refused"))]
+
+
+BAD_NAME_KEYS = ["bad key", "", " ", "a.b", "[x]", "givenName[x]", "a b.c"]
+
+
+@pytest.mark.parametrize("key", BAD_NAME_KEYS)
+@pytest.mark.parametrize("form", ["path", "no path", "no path, core schema"])
+def test_a_name_sub_attribute_that_is_no_attribute_name_is_400_invalid_path_and_writes_nothing(scim, key, form):
+    uid = _user_id(scim)
+    before = scim.get(f"/Users/{uid}").get_json()
+    # a valid sub-attribute first: the refused one must keep it from being written too
+    name = {"givenName": "Changed", key: "x"}
+    operation = {
+        "path": {"op": "replace", "path": "name", "value": name},
+        "no path": {"op": "add", "value": {"name": name}},
+        "no path, core schema": {"op": "add", "value": {"urn:ietf:params:scim:schemas:core:2.0:User": {"name": name}}},
+    }[form]
+    assert_error(scim.patch(f"/Users/{uid}", patch_op(operation)), 400, "invalidPath")
+    assert scim.get(f"/Users/{uid}").get_json() == before
+    assert _refusals() == ["invalidPath"]
+
+
+def test_an_unknown_but_well_formed_name_sub_attribute_is_invalid_path_too(scim):
+    uid = _user_id(scim)
+    assert_error(scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": "name", "value": {"nickName": "x"}})),
+                 400, "invalidPath")
+
+
+NOT_PRIMARY = [
+    {"op": "add", "path": "emails[type eq \"home\"].value", "value": "home1@acme.test"},
+    {"op": "replace", "path": "emails[primary eq false].value", "value": "x@acme.test"},
+    {"op": "replace", "path": "emails[type eq \"work\" and primary eq false].value", "value": "x@acme.test"},
+    {"op": "replace", "path": "emails[value eq \"someone.else@acme.test\"].value", "value": "x@acme.test"},
+    {"op": "replace", "path": "emails[not (type eq \"work\")].value", "value": "x@acme.test"},
+    {"op": "add", "path": "emails[type eq \"other\"]", "value": [{"value": "o@acme.test", "type": "other"}]},
+    {"op": "replace", "path": "emails[display co \"x\"].value", "value": "x@acme.test"},
+    {"op": "replace", "path": "emails[type eq null].value", "value": "x@acme.test"},
+    {"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "o@acme.test"}},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "type": "home", "primary": False}]},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "type": "home"}]},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "primary": False}]},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "type": "work", "primary": "False"}]},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "primary": "false"}]},
+    {"op": "add", "path": "emails", "value": [{"value": "h@acme.test", "type": "home", "primary": "False"},
+                                             {"value": "o@acme.test", "type": "other", "primary": "False"}]},
+    {"op": "add", "value": {"emails": [{"value": "h@acme.test", "type": "home", "primary": False}]}},
+    {"op": "Add", "value": {"emails": [{"value": "h@acme.test", "type": "work", "primary": "False"}]}},
+    {"op": "remove", "path": "emails[type eq \"home\"]"},
+    {"op": "remove", "path": "emails[type eq \"home\"].value"},
+]
+
+
+@pytest.mark.parametrize("operation", NOT_PRIMARY)
+def test_a_patch_of_another_email_than_the_primary_one_leaves_the_username_alone(scim, operation):
+    uid = _user_id(scim)
+    answer = scim.patch(f"/Users/{uid}", patch_op(operation))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["userName"] == OLD
+    assert answer.get_json()["emails"] == [{"value": OLD, "type": "work", "primary": True}]
+    db.session.expire_all()
+    assert User.by_email(OLD) is not None
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == "scim.user.updated")).all() == []
+
+
+PRIMARY = [
+    # Entra ID's and Okta's forms
+    {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": NEW},
+    {"op": "replace", "path": "emails[primary eq true].value", "value": NEW},
+    {"op": "replace", "path": "emails[type eq \"work\" and primary eq true].value", "value": NEW},
+    {"op": "replace", "path": "emails[type eq \"WORK\"].value", "value": NEW},
+    {"op": "replace", "path": "emails[primary eq \"True\" and display ne \"x\" and type pr].value", "value": NEW},
+    {"op": "replace", "path": f"emails[value eq \"{OLD.upper()}\"].value", "value": NEW},
+    {"op": "replace", "path": "emails[type eq \"work\"]", "value": {"value": NEW}},
+    {"op": "replace", "path": "emails[type eq \"work\"]", "value": [{"value": NEW, "type": "work", "primary": True}]},
+    {"op": "replace", "path": "emails", "value": [{"value": NEW, "type": "work", "primary": True}]},
+    {"op": "replace", "path": "emails", "value": [{"value": "h@acme.test", "type": "home"},
+                                                 {"value": NEW, "primary": "true"}]},
+    {"op": "replace", "path": "emails", "value": [{"value": NEW, "primary": "TRUE"}]},
+    {"op": "replace", "path": "emails", "value": [{"value": NEW}]},
+    {"op": "replace", "path": "emails", "value": [{"value": NEW, "type": "work"}]},
+    {"op": "replace", "value": {"emails": [{"value": NEW, "primary": True}]}},
+    {"op": "replace", "path": "emails.value", "value": NEW},
+    {"op": "replace", "path": "userName", "value": NEW},
+]
+
+
+@pytest.mark.parametrize("operation", PRIMARY)
+def test_writing_the_primary_email_changes_the_username(scim, operation):
+    uid = _user_id(scim)
+    answer = scim.patch(f"/Users/{uid}", patch_op(operation))
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["userName"] == NEW
+    assert answer.get_json()["emails"] == [{"value": NEW, "type": "work", "primary": True}]
+    db.session.expire_all()
+    assert User.by_email(NEW) is not None and User.by_email(OLD) is None
+
+
+def test_a_filter_on_the_email_reads_the_username_an_earlier_operation_wrote(scim):
+    uid = _user_id(scim)
+    answer = scim.patch(f"/Users/{uid}", patch_op(
+        {"op": "replace", "path": "userName", "value": "mid@acme.test"},
+        {"op": "replace", "path": "emails[value eq \"mid@acme.test\"].value", "value": NEW}))
+    assert answer.status_code == 200 and answer.get_json()["userName"] == NEW
+
+
+@pytest.mark.parametrize("path, scim_type", [
+    ("emails[nickname eq \"x\"].value", "invalidFilter"),
+    ("emails[type gt 5].value", "invalidFilter"),
+    ("emails[primary co \"t\"].value", "invalidFilter"),
+])
+def test_an_email_filter_the_portal_cannot_answer_is_400_and_writes_nothing(scim, path, scim_type):
+    uid = _user_id(scim)
+    before = scim.get(f"/Users/{uid}").get_json()
+    assert_error(scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": path, "value": NEW})), 400, scim_type)
+    assert scim.get(f"/Users/{uid}").get_json() == before
+
+
+def test_removing_the_primary_email_by_filter_is_still_refused(scim):
+    uid = _user_id(scim)
+    assert_error(scim.patch(f"/Users/{uid}", patch_op({"op": "remove", "path": "emails[type eq \"work\"]"})),
+                 400, "invalidValue")
+    assert User.by_email(OLD) is not None
+
+
+@pytest.mark.parametrize("primary, status", [("TRUE", 400), ("true", 400), (True, 400), ("False", 201),
+                                             (False, 201)])
+def test_post_reads_primary_the_same_way(scim, primary, status):
+    body = okta_user("p@acme.test")
+    body["emails"] = [{"value": "other@acme.test", "type": "work", "primary": primary}]
+    answer = scim.post("/Users", body)
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    if status == 400:
+        assert_error(answer, 400, "invalidValue")
