@@ -173,6 +173,8 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str, email: str) -> 
         changes["email"] = _string(primary.get("value"), "emails.value")
     elif field == "external_id":
         changes[field] = None if value is None else _string(value, name)
+    elif field == "email":  # the login identity: checked whole (as by POST and PUT), never cut
+        changes[field] = _string(value, name)
     else:
         changes[field] = _string(value, name)[:200]
 

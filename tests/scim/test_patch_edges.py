@@ -157,3 +157,16 @@ def test_post_reads_primary_the_same_way(scim, primary, status):
     assert answer.status_code == status, answer.get_data(as_text=True)
     if status == 400:
         assert_error(answer, 400, "invalidValue")
+
+
+def test_a_long_username_written_by_patch_is_kept_whole(scim):
+    """Cutting it at 200 characters stored another login identity (…@example.c); PUT and POST keep it whole."""
+    uid = scim.post("/Users", okta_user("ada@acme.test")).get_json()["id"]
+    long_email = "a" * 60 + "@" + ".".join(["b" * 60, "c" * 60, "d" * 45]) + ".test"
+    assert len(long_email) > 200
+    answer = scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": "userName", "value": long_email}))
+    assert answer.status_code == 200 and answer.get_json()["userName"] == long_email
+    too_long = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".test"
+    assert_error(scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": "userName", "value": too_long})),
+                 400, "invalidValue")
+    assert scim.get(f"/Users/{uid}").get_json()["userName"] == long_email
