@@ -123,7 +123,7 @@ def _list_users(account, token, body):
         where.append(filters.users_where(node))
     start, count = _paging()
     attrs, excluded = _attribute_params()
-    users, total = pages.users_page(db.session, where, start, count)
+    users, total = pages.users_page(db.session, where, start, count, selective=filters.selective(node))
     groups = resources.groups_of(db.session, [u.id for u in users]) \
         if users and resources.wants("groups", attrs, excluded) else {}
     base = base_url(account)

@@ -88,6 +88,16 @@ def simple_eq(text: str) -> Comparison | None:
 _SIMPLE_EQ = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)(?:\.([A-Za-z][A-Za-z0-9_-]*))? (?i:eq) "([^"\\\x00-\x1f]*)"\Z')
 
 
+# Indexed columns an `eq` finds a handful of rows by (the unique email and scim_id, (account_id, external_id)).
+_SELECTIVE_USER_ATTRS = frozenset({"username", "emails", "emails.value", "externalid", "id"})
+
+
+def selective(node: FilterNode | None) -> bool:
+    """Whether node is an `eq` on an indexed user attribute (Okta's and Entra's existence checks)."""
+    return isinstance(node, Comparison) and node.op == CompareOperator.eq and isinstance(node.value, str) \
+        and _name(node.attr_path) in _SELECTIVE_USER_ATTRS
+
+
 def users_where(node: FilterNode) -> ColumnElement:
     """A WHERE clause over User for a parsed filter."""
     return _walk(node, USER_ATTRS, _user_value_path)

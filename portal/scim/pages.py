@@ -19,11 +19,20 @@ from portal.models import User
 _users = User.__table__
 
 
-def users_page(session: Session, where: Sequence[ColumnElement], start: int, count: int) -> tuple[list[Row], int]:
-    """(rows ordered by id, totalResults) of the users matching where, from the 1-based start, at most count."""
+def users_page(session: Session, where: Sequence[ColumnElement], start: int, count: int,
+               selective: bool = False) -> tuple[list[Row], int]:
+    """(rows ordered by id, totalResults) of the users matching where, from the 1-based start, at most count.
+
+    selective: where finds a handful of rows through an index of its own (an `eq` on userName or externalId).
+    """
     # Core statements on the session's connection: the ORM's execute machinery is not needed for table rows.
     if count and start == 1:
-        rows = list(session.connection().execute(select(_users).where(*where).order_by(_users.c.id).limit(count)))
+        # An existence check orders by id + 0: "ORDER BY id LIMIT n" would let PostgreSQL walk the account's
+        # (account_id, id) index testing every row, and it does so with stale statistics and with a prepared
+        # statement's generic plan, the time growing with the account (1 ms at 10,000 users during a push).
+        # id + 0 is no index's order: the email or externalId index finds the rows, a sort of a few follows.
+        order = _users.c.id + 0 if selective else _users.c.id
+        rows = list(session.connection().execute(select(_users).where(*where).order_by(order).limit(count)))
         if len(rows) < count:
             return rows, len(rows)
         return rows, _total(session, where)
