@@ -1,8 +1,7 @@
 """Domain exceptions and the HTTP error pages."""
 from __future__ import annotations
 
-import orjson
-from flask import Flask, Response, render_template, request
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -71,10 +70,9 @@ def register(app: Flask) -> None:
         if request.path.startswith("/scim/v2/"):
             # Under the SCIM base URL every answer has the SCIM error body, even one routing gives before the
             # SCIM view runs (a method it does not route, such as TRACE: 405).
-            from portal.scim.errors import CONTENT_TYPE, ScimError  # here: portal.scim imports this module
+            from portal.scim.errors import ScimError, answer  # here: portal.scim imports this module
             body = ScimError(exc.code or 500, None, exc.description or TITLES.get(exc.code, "Error")).body()
-            return Response(orjson.dumps(body), status=exc.code or 500, mimetype=CONTENT_TYPE,
-                            headers={k: v for k, v in exc.get_headers() if k.lower() == "allow"})
+            return answer(exc.code or 500, body, {k: v for k, v in exc.get_headers() if k.lower() == "allow"})
         cap = app.config.get("MAX_CONTENT_LENGTH") or 0
         messages = {
             404: "There is nothing at this address.",

@@ -83,11 +83,12 @@ def _check(url: str) -> None:
 
 def will_fetch(url: str | None) -> bool:
     """Whether saving url fetches it (not an empty value, nor one refused before any connection)."""
+    url = (url or "").strip()
     try:
-        _check((url or "").strip())
+        _check(url)
     except settings.SettingsError:
         return False
-    return bool((url or "").strip())
+    return bool(url)
 
 
 def refresh(account: Account, actor=None, now: datetime | None = None, url: str | None = None) -> RefreshOutcome:
