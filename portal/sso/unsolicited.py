@@ -45,10 +45,11 @@ class Restart(Exception):
 def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None) -> Restart:
     """Audit an unsolicited response as restarted; the Restart the ACS answers with (caller commits)."""
     now = now or utcnow()
-    target = safe_next_path(relay_state) or "/"
+    judged = safe_next_path(relay_state)
+    target = judged or "/"
     reference = new_reference()
     details = {"relay_state": (relay_state or "")[:300], "next_url": target,
-               "relay_state_refused": bool(relay_state) and target != relay_state}
+               "relay_state_refused": bool(relay_state) and judged is None}
     # Anyone can post to an ACS; an unsolicited post not even signed by the account's IdP is the poster's
     # text, so it is bounded and, past the per-account rate, only counted (as refused posts are).
     if flood.unsigned(account, sent, False, Reason.UNSOLICITED_RESTARTED):

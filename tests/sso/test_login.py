@@ -60,7 +60,9 @@ def test_target_path_is_kept(flow, admin):
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-                                    "http:/evil.example", " /x", "\t//evil.example"])
+                                    "http:/evil.example", " /x", "\t//evil.example",
+                                    "/login/%73aml/beta", "/login/saml%2Fbeta", "/x/../login/saml/beta",
+                                    "/./login/saml/beta"])
 def test_open_redirect_targets_land_on_dashboard(flow, admin, target):
     response = flow.login("admin@acme.test", next_target=target)
     assert response.status_code == 303

@@ -57,7 +57,8 @@ def test_tile_is_restarted_as_sp_initiated_and_lands_signed_in(flow, admin):
 
 
 @pytest.mark.parametrize("relay_state", ["https://evil.test/", "//evil.test/x", "/login/saml/globex",
-                                         "javascript:alert(1)", ""])
+                                         "javascript:alert(1)", "", "/login/%73aml/beta", "/login/saml%2Fbeta",
+                                         "/x/../login/saml/beta", "/./login/saml/beta"])
 def test_relay_state_is_honoured_only_as_a_safe_portal_path(flow, admin, relay_state):
     response = tile(flow, relay_state=relay_state)
     assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == ["/"]
@@ -82,6 +83,12 @@ def test_content_of_an_unsolicited_response_is_never_trusted(flow, idp_keys, opt
     # Whoever the IdP signs in by the SP-initiated login is who lands, not the unsolicited NameID.
     finish(flow, response, "admin@acme.test")
     assert User.by_email("mallory@acme.test") is None
+
+
+def test_relay_state_is_carried_in_its_judged_form(flow, admin):
+    response = tile(flow, relay_state="/x/../admin/%74eams")
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == ["/admin/teams"]
+    assert finish(flow, response).headers["Location"] == "/admin/teams"
 
 
 def test_with_sso_off_an_unsolicited_response_is_refused_not_restarted(flow):
