@@ -14,6 +14,7 @@ from flask import current_app
 
 from portal.extensions import limiter
 from portal.models import AccountView
+from portal.sso import saml
 from portal.sso.reasons import Reason
 
 MAX_UNSIGNED_SUMMARY = 2048  # characters of JSON of the `sent` summary
@@ -21,16 +22,20 @@ MAX_DETAIL_TEXT = 300  # any other text detail of such an event
 _KEY_FACTS = ("issuer", "destination", "in_response_to", "nameid", "status", "assertion_count")
 
 
-def unsigned(account: AccountView, sent: dict, answered: bool, reason: Reason) -> bool:
-    """Whether a refused response was not signed by one of the account's certificates."""
+def unsigned(account: AccountView, sent: dict, answered: bool, reason: Reason, response) -> bool:
+    """Whether a refused response was not signed by one of the account's certificates (a verified signature).
+
+    response: the parsed response (None when it did not parse). The certificate its KeyInfo names only
+    decides whether a verification is worth trying; the signature must verify against that certificate.
+    """
     if answered:  # it passed validation, signature included
         return False
-    if reason is Reason.SIGNATURE_INVALID:
+    if reason is Reason.SIGNATURE_INVALID or response is None:
         return True
     config = account.sso_config
-    trusted = {c.sha256_fingerprint for c in config.certificates} if config is not None else set()
-    signers = {s.get("certificate_sha256") for s in sent.get("signatures", []) if isinstance(s, dict)}
-    return not (trusted & signers)
+    claimed = {s.get("certificate_sha256") for s in sent.get("signatures", []) if isinstance(s, dict)}
+    named = [c.pem for c in (config.certificates if config is not None else ()) if c.sha256_fingerprint in claimed]
+    return not saml.signed_by(response, named)
 
 
 def over_rate(account: AccountView, now: datetime) -> int:

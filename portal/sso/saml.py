@@ -383,3 +383,19 @@ def _url_parts(url: str) -> dict:
     parts = urlsplit(url)
     return {"https": "on" if parts.scheme == "https" else "off", "http_host": parts.netloc,
             "script_name": parts.path, "get_data": {}, "post_data": {}}
+
+
+def signed_by(response: OneLogin_Saml2_Response, certificates: list[str]) -> bool:
+    """Whether the Response's or its assertion's signature verifies against one of certificates (PEM).
+
+    A ds:KeyInfo only names a certificate, and anyone can copy an IdP's public one into junk they signed
+    with their own key: what counts as signed is a signature that verified.
+    """
+    if not certificates:
+        return False
+    # The Response's signature covers the document as sent (an EncryptedAssertion included); the
+    # assertion's own signature is inside the decrypted one. Copies: xmlsec registers IDs on what it checks.
+    checks = ((response.document, OneLogin_Saml2_Utils.RESPONSE_SIGNATURE_XPATH),
+              (readable_document(response), OneLogin_Saml2_Utils.ASSERTION_SIGNATURE_XPATH))
+    return any(OneLogin_Saml2_Utils.validate_sign(copy.deepcopy(document), xpath=xpath, multicerts=certificates)
+               for document, xpath in checks if document is not None)

@@ -56,6 +56,7 @@ class _Attempt:
     tester: User | None = None  # the admin, when that request was a Test SSO run
     answered: bool = False  # the response passed validation: its request is used up even if refused later
     subject: str = ""
+    response: object = None  # the parsed response (saml.OneLogin_Saml2_Response), once it parsed
 
 
 class _Refused(Exception):
@@ -128,7 +129,7 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     except unsolicited.Unsolicited:
         savepoint.rollback()
         relay = (request_data.get("post_data") or {}).get("RelayState")
-        raise unsolicited.restart(account, attempt.sent, relay, attempt.now) from None
+        raise unsolicited.restart(account, attempt.sent, relay, attempt.now, attempt.response) from None
     savepoint.commit()
     return result
 
@@ -143,6 +144,7 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
         if not sso_ready(account):
             raise _Refused(Reason.SSO_DISABLED) from None
         raise _Refused(exc.reason, problem=exc.problem) from None
+    attempt.response = response
     attempt.sent = summarize(saml.readable_document(response))
     attempt.request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
@@ -258,7 +260,7 @@ def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
     sent = attempt.sent
     reference = new_reference()
     details = {k: v for k, v in refused.details.items() if v not in (None, "")}
-    if attempt.tester is None and flood.unsigned(account, sent, attempt.answered, reason):
+    if attempt.tester is None and flood.unsigned(account, sent, attempt.answered, reason, attempt.response):
         over = flood.over_rate(account, attempt.now)
         if over:
             audit.tally(account, Event.SSO_LOGIN_FAILURES_COUNTED, window=f"{attempt.now:%Y-%m-%dT%H:%M}",

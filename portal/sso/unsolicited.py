@@ -42,7 +42,8 @@ class Restart(Exception):
         self.next_url, self.reference = next_url, reference
 
 
-def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None) -> Restart:
+def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None,
+            response=None) -> Restart:
     """Audit an unsolicited response as restarted; the Restart the ACS answers with (caller commits)."""
     now = now or utcnow()
     judged = safe_next_path(relay_state)
@@ -52,7 +53,7 @@ def restart(account: AccountView, sent: dict, relay_state: str | None, now: date
                "relay_state_refused": bool(relay_state) and judged is None}
     # Anyone can post to an ACS; an unsolicited post not even signed by the account's IdP is the poster's
     # text, so it is bounded and, past the per-account rate, only counted (as refused posts are).
-    if flood.unsigned(account, sent, False, Reason.UNSOLICITED_RESTARTED):
+    if flood.unsigned(account, sent, False, Reason.UNSOLICITED_RESTARTED, response):
         over = flood.over_rate(account, now)
         if over:
             audit.tally(account, Event.SSO_LOGIN_FAILURES_COUNTED, window=f"{now:%Y-%m-%dT%H:%M}", count=over,

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from devtools.saml_idp import post_form
+from devtools.saml_idp import KeyPair, post_form
 from portal.directory.teams import create_team
 from portal.directory.users import create_user
 from portal.extensions import db
@@ -125,3 +125,46 @@ def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account
     assert flow.login("nobody@acme.test", attributes=big).status_code == 400
     real = sso_events(flow.account, "failure")[-1]
     assert real.reason == "user_not_found" and len(json.dumps(real.details["sent"])) > 2048
+
+
+def _posing_as(idp_keys) -> KeyPair:
+    """The attacker's private key, with acme's IdP certificate (public, in its metadata) put in ds:KeyInfo."""
+    attacker, main = idp_keys["attacker"], idp_keys["main"]
+    return KeyPair(key_path=attacker.key_path, cert_path=main.cert_path, cert_pem=main.cert_pem)
+
+
+def test_keyinfo_naming_the_accounts_certificate_does_not_make_junk_signed(flow, idp_keys, monkeypatch):
+    # Junk signed with any key, carrying acme's public IdP certificate in KeyInfo, refused before python3-saml
+    # checks the signature (wrong audience): only a signature that verified counts as signed, so these are
+    # bounded and, past 20 a minute, counted.
+    from portal.sso import service
+    frozen = utcnow()
+    monkeypatch.setattr(service, "utcnow", lambda: frozen)
+    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
+    for i in range(25):
+        request = flow.start()
+        xml = flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=big,
+                                audience="https://elsewhere.test", key=_posing_as(idp_keys))
+        response = flow.client.post(f"/login/saml/{flow.account.domain}/callback",
+                                    data=post_form(xml, request.relay_state),
+                                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        assert response.status_code == 400
+    failures = sso_events(flow.account, "failure")
+    assert len(failures) == 20
+    assert all(len(json.dumps(e.details["sent"])) <= 2048 for e in failures)
+    [counted] = db.session.scalars(select(AuditEvent).where(AuditEvent.account_id == flow.account.id,
+                                                            AuditEvent.event_type == "sso.login_failures_counted"))
+    assert counted.details["count"] == 5
+
+
+def test_a_verified_signature_keeps_the_full_summary(flow):
+    # The account's own IdP, refused before the signature check (wrong audience): its signature verifies, so
+    # the admin sees everything it sent.
+    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
+    request = flow.start()
+    xml = flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=big,
+                            audience="https://elsewhere.test")
+    assert flow.client.post(f"/login/saml/{flow.account.domain}/callback",
+                            data=post_form(xml, request.relay_state)).status_code == 400
+    [failure] = sso_events(flow.account, "failure")
+    assert failure.reason != "signature_invalid" and len(json.dumps(failure.details["sent"])) > 2048

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from devtools.saml_idp import KeyPair
 from portal.extensions import db
 from portal.models import AuditEvent, SeenAssertion, User, utcnow
 from portal.sso import unsolicited
@@ -137,3 +138,23 @@ def test_unsigned_unsolicited_flood_is_bounded_and_counted(flow, monkeypatch):
     [counted] = db.session.scalars(select(AuditEvent).where(AuditEvent.account_id == flow.account.id,
                                                             AuditEvent.event_type == "sso.login_failures_counted"))
     assert counted.details["count"] == 5 and counted.details["last_reason"] == "unsolicited_restarted"
+
+
+def test_a_tile_signed_by_another_key_naming_the_accounts_certificate_is_bounded(flow, idp_keys, monkeypatch):
+    # KeyInfo carries acme's public IdP certificate, the signature is the attacker's: not signed by acme's IdP.
+    frozen = utcnow()
+    monkeypatch.setattr(unsolicited, "utcnow", lambda: frozen)
+    attacker, main = idp_keys["attacker"], idp_keys["main"]
+    posing = KeyPair(key_path=attacker.key_path, cert_path=main.cert_path, cert_pem=main.cert_pem)
+    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
+    for i in range(25):
+        assert tile(flow, attributes=big, key=posing, remote=f"198.51.100.{i}").status_code == 303
+    events = restarts(flow.account)
+    assert len(events) == 20 and all(len(json.dumps(e.details["sent"])) <= 2048 for e in events)
+
+
+def test_a_tile_the_accounts_idp_signed_keeps_its_full_summary(flow):
+    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
+    assert tile(flow, attributes=big).status_code == 303
+    [event] = restarts(flow.account)
+    assert len(json.dumps(event.details["sent"])) > 2048
