@@ -4,11 +4,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from time import monotonic
 
 from flask import current_app
-from sqlalchemy import bindparam, inspect, select, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit, ratelimits
@@ -21,13 +19,10 @@ from portal.models import Account, ScimToken, utcnow
 PREFIX = "scim_"  # recognisable in secret scanners and logs
 MAX_NAME = 100
 TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often per token
-# A checked token is trusted for this long in each process (one query per request saved). Revoking evicts it
-# at once in the revoking process; other gunicorn workers refuse it at most this many seconds later.
-CACHE_SECONDS = 2.0
-_checked: dict[str, tuple[float, ScimToken, Account]] = {}  # token hash -> (checked at, detached copies)
-# The token and its account in one query (every SCIM request runs it).
+# The active token and its account in one query, which every SCIM request runs: nothing remembers a token between
+# requests, so a revoked one is refused at once on every server (a per-process cache let it work on for seconds).
 _BY_HASH = select(ScimToken, Account).join(Account, Account.id == ScimToken.account_id).where(
-    ScimToken.token_hash == bindparam("token_hash"))
+    ScimToken.token_hash == bindparam("token_hash"), ScimToken.revoked_at.is_(None))
 _TOUCH = update(ScimToken.__table__).where(ScimToken.__table__.c.id == bindparam("token_id")).values(
     last_used_at=bindparam("at"))
 
@@ -76,7 +71,6 @@ def revoke_token(account: Account, token_id, actor=None) -> ScimToken:
     """Revoke a token: its next request is refused (401). The row stays for the audit trail."""
     row = get_token(account, token_id)
     row.revoked_at = utcnow()
-    _checked.pop(row.token_hash, None)
     audit.record(account, Event.SCIM_TOKEN_REVOKED, actor=actor, subject=row.name, token_id=row.id)
     return row
 
@@ -91,37 +85,17 @@ def authenticate(domain: str, authorization: str | None) -> tuple[ScimToken, Acc
     value = value.strip()
     if scheme.lower() != "bearer" or not value or len(value) > 200:
         return None
-    token_hash = digest(value)
-    cached = _checked.get(token_hash)
-    if cached is not None and monotonic() - cached[0] < CACHE_SECONDS:
-        # The account attached to this session without a query (it is clean: nothing to write back). The token
-        # (no relationships, only read: id, name, last_used_at) is used as the detached copy itself.
-        row, account = cached[1], db.session.merge(cached[2], load=False)
-    else:
-        found = db.session.execute(_BY_HASH, {"token_hash": token_hash}).first()
-        if found is None:
-            _checked.pop(token_hash, None)
-            return None
-        row, account = found
-        if row.revoked_at is None:
-            _checked[token_hash] = (monotonic(), _detached(row), _detached(account))
-    if row.revoked_at is not None or account.domain != domain:
+    found = db.session.execute(_BY_HASH, {"token_hash": digest(value)}).first()
+    if found is None:  # unknown or revoked
+        return None
+    row, account = found
+    if account.domain != domain:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         db.session.execute(_TOUCH, {"token_id": row.id, "at": now})
         set_committed_value(row, "last_used_at", now)  # already written: the ORM must not UPDATE it again
-        if token_hash in _checked:
-            set_committed_value(_checked[token_hash][1], "last_used_at", now)
     return row, account
-
-
-def _detached(obj):
-    """A detached copy of a loaded row's columns, which session.merge(load=False) can attach without SQL."""
-    mapper = inspect(obj).mapper
-    copy = mapper.class_(**{attr.key: getattr(obj, attr.key) for attr in mapper.column_attrs})
-    make_transient_to_detached(copy)
-    return copy
 
 
 def throttle(token: ScimToken) -> int | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from devtools.servers import flask, portal_env
 from portal.errors import ServiceError
 from portal.extensions import db
-from portal.models import AuditEvent, ScimToken
+from portal.models import AuditEvent, ScimToken, User
 from portal.scim import tokens
+from tests.helpers import csrf_token
+from tests.scim.helpers import Scim
 
 
 def test_a_token_is_stored_only_as_its_sha256(account):
@@ -71,3 +74,37 @@ def test_a_token_works_only_under_its_own_accounts_base_url(scim, other_scim, ot
     assert swapped.status_code == 401
     unknown_domain = scim.client.get("/scim/v2/nowhere/Users", headers={"Authorization": f"Bearer {scim.token}"})
     assert unknown_domain.status_code == 401
+
+
+def _revoke_on_the_page(client, token_id: int):
+    page = "/settings/security/provisioning"
+    return client.post(f"{page}/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client, page),
+                                                                   "confirm": "yes"})
+
+
+def test_a_token_revoked_on_one_server_is_refused_at_once_on_another(app, second_server, admin_client, account):
+    """DESIGN.md (turn 3): a revoked token is refused at once on every server, whatever either remembered."""
+    row, value = tokens.create_token(account, "Okta")
+    db.session.commit()
+    elsewhere = Scim(second_server.test_client(), account.domain, value)
+    here = Scim(app.test_client(), account.domain, value)
+    for _ in range(3):  # warms whatever either server keeps about the token
+        assert elsewhere.get("/Users").status_code == 200 and here.get("/Users").status_code == 200
+    assert _revoke_on_the_page(admin_client, row.id).status_code == 302
+    assert elsewhere.get("/Users").status_code == 401
+    assert here.get("/Users").status_code == 401
+
+
+def test_a_token_revoked_by_another_process_is_refused_by_the_very_next_request(app, account):
+    """The operator's CLI in a process of its own (another server's memory is out of reach) revokes; this process,
+    which has just accepted the token, refuses its very next request."""
+    row, value = tokens.create_token(account, "Okta")
+    db.session.commit()
+    scim = Scim(app.test_client(), account.domain, value)
+    for _ in range(3):
+        assert scim.get("/Users").status_code == 200
+    env = portal_env(db.engine.url.render_as_string(hide_password=False), app.config["BASE_URL"])
+    flask(env, "scim", "token", "revoke", account.domain, str(row.id))
+    assert scim.get("/Users").status_code == 401
+    assert scim.post("/Users", {"userName": "ada@acme.test"}).status_code == 401
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1  # the account's admin only
