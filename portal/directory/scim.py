@@ -3,7 +3,9 @@
 Every function checks first and writes after, so a refusal (ProvisioningRefused: an HTTP status and a
 SCIM scimType) leaves nothing written; each write flushes and records one audit event, and the caller
 (portal/scim/views.py) commits once. Memberships written here have source "scim": SSO group sync and
-manual memberships never touch them, and nothing here touches theirs.
+manual memberships never touch them, and nothing here touches theirs. Nor does SCIM ever add or remove members of
+a team holding a role with Account admin permissions: roles are never set through SCIM, so a token can never make
+(or unmake) an admin.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, EmailDomain, Role, Team, TeamMembership, User, new_scim_id, user_roles, utcnow
 from portal.models.sso import email_domain
-from portal.permissions import ACCOUNT_ADMIN
+from portal.permissions import ACCOUNT_ADMIN, PERMISSIONS
 
 SCIM = "scim"
 USER_FIELDS = ("email", "external_id", "given_name", "family_name", "name", "active")
@@ -171,34 +173,23 @@ def delete_user(account: Account, user: User, actor) -> None:
     db.session.flush()
 
 
-def _last_admin_warning(account: Account, *, user_id: int | None = None, team_id: int | None = None) -> dict:
+def _last_admin_warning(account: Account, *, user_id: int) -> dict:
     """audit.record arguments marking a change that leaves the account without an active Account admin.
 
     SCIM is not refused there (the IdP decides who works here); an operator restores an admin with
-    `flask users create --role "Account admin"`. Computed only when the user or team holds the role.
+    `flask users create --role "Account admin"`. Computed only when the user holds the role. (Teams need no
+    warning: SCIM never changes the members of a team holding Account admin permissions.)
     """
     role = Role.by_name(ACCOUNT_ADMIN)
     if role is None:
         return {}
-    if user_id is not None:
-        user = db.session.get(User, user_id)
-        if user is None or role not in user.effective_roles():
-            return {}
-        left = account_admin_ids(account, without_user=user_id)
-    else:
-        team = db.session.get(Team, team_id)
-        if team is None or role not in team.roles:
-            return {}
-        left = account_admin_ids(account, without_team=team_id) | _admins_outside_scim(account, team_id)
-    if left:
+    user = db.session.get(User, user_id)
+    if user is None or role not in user.effective_roles():
+        return {}
+    if account_admin_ids(account, without_user=user_id):
         return {}
     return {"outcome": "warning", "reason": AuditReason.LAST_ACCOUNT_ADMIN,
             "warning": "No active Account admin is left; restore one with flask users create --role 'Account admin'."}
-
-
-def _admins_outside_scim(account: Account, team_id: int) -> set[int]:
-    team = db.session.get(Team, team_id)
-    return {m.user_id for m in team.memberships if m.source != SCIM and m.user.active}
 
 
 def _own(account: Account, obj) -> None:
@@ -218,6 +209,18 @@ def _check_team_name(account: Account, name, except_id: int | None = None) -> tu
     if clash is not None and clash.id == except_id:
         clash = None
     return name, clash
+
+
+def _refuse_admin_team_members(team: Team) -> None:
+    """400 mutability when the team holds a role with Account admin permissions (every permission, whatever the
+    role's name): SCIM adding members there would make admins, and roles are never set through SCIM."""
+    every = set(PERMISSIONS)
+    held = next((r for r in team.roles if every <= set(r.permissions or ())), None)
+    if held is not None:
+        raise ProvisioningRefused(400, "mutability", f"The team '{team.name}' holds the role {held.name}, which has "
+                                                     f"Account admin permissions: SCIM never adds or removes its "
+                                                     f"members. An admin grants that role; revoke it from the team "
+                                                     f"to let SCIM manage its members.")
 
 
 def user_ids(account: Account, scim_ids: Iterable[str], strict: bool = True) -> dict[str, int]:
@@ -240,6 +243,8 @@ def create_group(account: Account, name, external_id: str | None, member_ids: li
     check_external_id(external_id)
     if clash is not None and clash.scim_id is not None:
         raise ProvisioningRefused(409, "uniqueness", f"A group named '{clash.name}' already exists.")
+    if clash is not None and member_ids:
+        _refuse_admin_team_members(clash)  # linking it without members is fine: that makes nobody an admin
     now = utcnow()
     team = clash or Team(account_id=account.id, name=name, source=SCIM, created_at=now)
     team.scim_id, team.scim_external_id, team.updated_at = new_scim_id(), external_id, now
@@ -274,7 +279,8 @@ def update_group(account: Account, team: Team, actor, *, name=None, external_id=
     current = scim_member_ids(team)
     target = ((set(replace) if replace is not None else current) | set(add)) - set(remove)
     to_add, to_remove = sorted(target - current), sorted(current - target)
-    warning = _last_admin_warning(account, team_id=team.id) if to_remove and not target else {}
+    if to_add or to_remove:
+        _refuse_admin_team_members(team)  # checked on every change: the role may have been granted after linking
     if not changes and not to_add and not to_remove:
         return False
     if "displayName" in changes:
@@ -288,8 +294,7 @@ def update_group(account: Account, team: Team, actor, *, name=None, external_id=
                                                   _members.c.user_id.in_(to_remove[start:start + 1000])))
     db.session.expire(team, ["memberships"])
     audit.record(account, Event.SCIM_GROUP_UPDATED, actor=actor, subject=team.name, team_id=team.id,
-                 scim_id=team.scim_id, changes=changes, members_added=added, members_removed=len(to_remove),
-                 **warning)
+                 scim_id=team.scim_id, changes=changes, members_added=added, members_removed=len(to_remove))
     return True
 
 
@@ -308,14 +313,15 @@ def delete_group(account: Account, team: Team, actor) -> bool:
     Returns True when the team was deleted, False when it was kept (then unlinked from SCIM).
     """
     _own(account, team)
-    warning = _last_admin_warning(account, team_id=team.id)
+    if scim_member_ids(team):
+        _refuse_admin_team_members(team)  # deleting the group would remove them
     removed = db.session.execute(delete(_members).where(_members.c.team_id == team.id,
                                                         _members.c.source == SCIM)).rowcount
     others = db.session.scalar(select(func.count()).select_from(_members).where(_members.c.team_id == team.id))
     kept = bool(others or team.roles)
     audit.record(account, Event.SCIM_GROUP_DELETED, actor=actor, subject=team.name, team_id=team.id,
                  scim_id=team.scim_id, members_removed=removed, team_kept=kept,
-                 **({"kept_because": "role grants or other memberships"} if kept else {}), **warning)
+                 **({"kept_because": "role grants or other memberships"} if kept else {}))
     if kept:
         team.scim_id = team.scim_external_id = None
         team.updated_at = utcnow()

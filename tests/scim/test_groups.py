@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.directory import teams as team_service
+from portal.directory import roles, teams as team_service
 from portal.extensions import db
-from portal.models import AuditEvent, Role, Team, TeamMembership
+from portal.models import AuditEvent, Role, Team, TeamMembership, User
+from portal.permissions import PERMISSIONS
 from tests.helpers import make_team
 from tests.scim.helpers import assert_error, filter_param, group_body, okta_user, patch_op
 
@@ -190,13 +191,93 @@ def test_put_group_replaces_name_and_scim_members(scim, users):
     assert answer.get_json()["displayName"] == "Put Renamed"
 
 
-def test_a_scim_admin_team_emptied_warns_when_no_account_admin_is_left(scim, account, admin, users):
-    gid = scim.post("/Groups", group_body("Admins", [admin.scim_id])).get_json()["id"]
-    team_service.grant_role(account, _team("Admins"), "Account admin")
-    from portal.directory import roles
-    roles.change_role(account, admin, "Account admin", False, actor=None)  # the team now holds the only grant
+# ---- DESIGN.md (turn 3): SCIM never adds or removes members of a team holding a role with Account admin
+# permissions (400 mutability, audited), so a SCIM token can never make an admin.
+
+@pytest.fixture(params=["Account admin", "Owners"])
+def admin_role(request, app):
+    """A role with Account admin permissions: the predefined one, or another name holding every permission."""
+    if request.param == "Owners":
+        db.session.add(Role(name="Owners", description="", permissions=sorted(PERMISSIONS)))
+        db.session.commit()
+    return request.param
+
+
+def _refused(answer, before_events: int) -> None:
+    assert_error(answer, 400, "mutability")
+    refused = _events("scim.request.refused")
+    assert len(refused) == before_events + 1 and refused[-1].reason == "mutability"
+    assert refused[-1].outcome == "failure" and refused[-1].actor_email == "Okta"
+
+
+def test_a_pushed_group_with_members_is_not_linked_to_a_team_holding_account_admin(scim, account, users,
+                                                                                   admin_role):
+    make_team(account, "Admins", roles=[admin_role])
+    _refused(scim.post("/Groups", group_body("admins", users[:2])), 0)
+    team = _team("Admins")  # nothing half-written: still unlinked, no members, no scim.group.created
+    assert team.scim_id is None and _memberships(team) == [] and _events("scim.group.created") == []
+    # linked with no members it makes nobody an admin: allowed, and then its members stay out of SCIM's reach
+    linked = scim.post("/Groups", group_body("Admins"))
+    assert linked.status_code == 201 and _team("Admins").scim_id == linked.get_json()["id"]
+    _refused(scim.patch(f"/Groups/{linked.get_json()['id']}", patch_op(
+        {"op": "add", "path": "members", "value": [{"value": users[0]}]})), 1)
+    assert _memberships(_team("Admins")) == []
+    assert not any(u.email.startswith("u") for u in
+                   [db.session.get(User, uid) for uid in roles.account_admin_ids(account)])
+
+
+def _member_changes(users):
+    """Every way SCIM changes a group's members, as (method, body); the group holds users[0] and users[1]."""
+    put = group_body("Ops", users[1:3])
+    return [
+        ("PATCH", patch_op({"op": "add", "path": "members", "value": [{"value": users[2]}]})),
+        ("PATCH", patch_op({"op": "Add", "value": {"members": [{"value": users[2]}]}})),
+        ("PATCH", patch_op({"op": "remove", "path": f'members[value eq "{users[0]}"]'})),
+        ("PATCH", patch_op({"op": "remove", "path": "members", "value": [{"value": users[0]}]})),
+        ("PATCH", patch_op({"op": "remove", "path": "members"})),
+        ("PATCH", patch_op({"op": "replace", "path": "members", "value": [{"value": users[3]}]})),
+        ("PATCH", patch_op({"op": "replace", "path": "displayName", "value": "Ops 2"},
+                           {"op": "add", "path": "members", "value": [{"value": users[3]}]})),
+        ("PUT", put),
+        ("DELETE", None),
+    ]
+
+
+@pytest.mark.parametrize("change", range(9))
+def test_scim_never_changes_the_members_of_a_team_granted_account_admin_after_it_was_linked(
+        scim, account, users, admin_role, change):
+    gid = scim.post("/Groups", group_body("Ops", users[:2])).get_json()["id"]
+    team_service.grant_role(account, _team("Ops"), admin_role)  # an admin's grant, after SCIM linked the team
     db.session.commit()
-    assert scim.patch(f"/Groups/{gid}", patch_op({"op": "remove", "path": "members"})).status_code == 204
-    event = _events("scim.group.updated")[-1]
-    assert (event.outcome, event.reason) == ("warning", "last_account_admin")
-    assert Role.by_name("Account admin") in _team("Admins").roles
+    before = scim.get(f"/Groups/{gid}").get_json()
+    method, body = _member_changes(users)[change]
+    _refused(scim.request(method, f"/Groups/{gid}", body), 0)
+    # nothing half-written: the same members, name and link; no scim.group.* event beyond the creation
+    assert scim.get(f"/Groups/{gid}").get_json() == before
+    assert _memberships(_team("Ops")) == [("u0@acme.test", "scim"), ("u1@acme.test", "scim")]
+    assert [e.event_type for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.event_type.like("scim.group.%")))] == ["scim.group.created"]
+
+
+def test_an_admin_team_still_takes_a_rename_and_unchanged_members_and_other_roles_do_not_stop_scim(
+        scim, account, users):
+    gid = scim.post("/Groups", group_body("Ops", users[:2])).get_json()["id"]
+    team_service.grant_role(account, _team("Ops"), "Account admin")
+    db.session.commit()
+    # Okta repeats the members it already pushed, and renames: no membership changes, so accepted
+    body = group_body("Operations", users[:2])
+    assert scim.put(f"/Groups/{gid}", body).status_code == 200
+    assert scim.patch(f"/Groups/{gid}", patch_op({"op": "add", "path": "members", "value": [{"value": users[0]}]})
+                      ).status_code == 204
+    assert _team("Operations").id is not None and _events("scim.request.refused") == []
+    # a role short of Account admin permissions does not stop SCIM
+    gid2 = scim.post("/Groups", group_body("Devs", users[:1])).get_json()["id"]
+    team_service.grant_role(account, _team("Devs"), "Developer")
+    db.session.commit()
+    assert scim.patch(f"/Groups/{gid2}", patch_op({"op": "add", "path": "members", "value": [{"value": users[3]}]})
+                      ).status_code == 204
+    assert ("u3@acme.test", "scim") in _memberships(_team("Devs"))
+    # once the role is revoked from the team, SCIM manages its members again
+    team_service.revoke_role(account, _team("Operations"), "Account admin")
+    db.session.commit()
+    assert scim.delete(f"/Groups/{gid}").status_code == 204
