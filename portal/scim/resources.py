@@ -33,8 +33,9 @@ def user_json(user: User | Row, base: str, groups: list[tuple[str, str]] | None)
         "id": user.scim_id,
         "userName": user.email,
         "name": {"givenName": user.given_name, "familyName": user.family_name,
-                 "formatted": " ".join(p for p in (user.given_name, user.family_name) if p) or user.name},
+                 "formatted": " ".join(p for p in (user.given_name, user.family_name) if p)},
         "displayName": user.name or user.email,
+        # userName is the login identity and the one email kept: other emails a request sent were ignored
         "emails": [{"value": user.email, "type": "work", "primary": True}],
         "active": bool(user.active),
         "meta": _meta("User", user, base),
@@ -107,16 +108,15 @@ def user_fields(body, replacing: bool) -> dict:
     if not isinstance(body, dict):
         raise ScimError(400, "invalidSyntax", "The body must be a JSON object.")
     _check_schemas(body, USER_SCHEMA)
-    # Emails are read here: the library's email check refuses reserved test domains the portal accepts, and
-    # userName (checked by the directory, the one rule for every door) is what counts.
-    emails = body.get("emails")
+    # userName (the NameID the IdP sends; checked by the directory, the one rule for every door) is the login
+    # identity and the one email kept. An emails entry that differs, primary or not, is accepted and ignored: Entra ID
+    # sends the user's mail beside a UPN userName. Emails are checked here only for their shape (the library's email
+    # check would refuse reserved test domains the portal accepts).
+    _check_emails(body.get("emails"))
     body = {k: v for k, v in body.items() if k != "emails"}
     fields = fastbody.user_fields(body, replacing)  # None: not a plain body, the library's model decides
     if fields is None:
         fields = _model_fields(body, replacing)
-    primary = _primary_email(emails)
-    if primary is not None and primary.strip().lower() != (fields["email"] or "").strip().lower():
-        raise ScimError(400, "invalidValue", "The primary email must be the userName.")
     return fields
 
 
@@ -139,16 +139,15 @@ def _model_fields(body: dict, replacing: bool) -> dict:
     return fields
 
 
-def _primary_email(emails) -> str | None:
+def _check_emails(emails) -> None:
+    """400 invalidValue unless emails is absent or a list of objects whose primary one has a string value (or none)."""
     if emails is None:
-        return None
+        return
     if not isinstance(emails, list) or not all(isinstance(e, dict) for e in emails):
         raise ScimError(400, "invalidValue", "emails must be a list of objects.")
     primary = primary_entry(emails)
-    value = primary.get("value") if primary else None
-    if primary is not None and not isinstance(value, str):
+    if primary is not None and not isinstance(primary.get("value"), (str, type(None))):
         raise ScimError(400, "invalidValue", "emails.value must be a string.")
-    return value
 
 
 def primary_entry(emails: list[dict], lone_work: bool = False) -> dict | None:

@@ -137,7 +137,7 @@ BAD_CREATES = [
     ({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "userName": "a@acme.test"}, "invalidSyntax"),
     ({"schemas": "nope", "userName": "a@acme.test"}, "invalidSyntax"),
     ({"userName": "a@acme.test", "active": "maybe"}, "invalidValue"),
-    ({"userName": "a@acme.test", "emails": [{"value": "b@acme.test", "primary": True}]}, "invalidValue"),
+    ({"userName": "a@acme.test", "emails": [{"value": 5, "primary": True}]}, "invalidValue"),
     ({"userName": "a@acme.test", "emails": "a@acme.test"}, "invalidValue"),
     ({"userName": "a@acme.test", "name": "Ada"}, "invalidValue"),
     (["not", "an", "object"], "invalidSyntax"),
@@ -286,3 +286,52 @@ def test_scim_deactivation_throws_an_open_browser_session_out_at_the_next_click(
                       patch_op({"op": "replace", "value": {"active": False}})).status_code == 200
     response = member_client.get("/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+# ---- DESIGN.md (turn 3): userName is the login identity; an emails entry that differs is accepted and ignored.
+
+UPN = "ada@contoso.onmicrosoft.com"
+MAIL = "ada.lovelace@contoso.com"
+
+
+def _entra(emails, **extra) -> dict:
+    """What Entra ID sends when userName maps the UPN and emails[type eq "work"].value the mail."""
+    body = entra_user(UPN, external_id="7f3a")
+    body.update({"emails": emails, "name": {"formatted": "Lady Ada", "givenName": "Ada", "familyName": "Lovelace"},
+                 "displayName": "Ada Lovelace", **extra})
+    return body
+
+
+@pytest.mark.parametrize("emails", [
+    [{"type": "work", "primary": True, "value": MAIL}],
+    [{"type": "work", "primary": "True", "value": MAIL}],
+    [{"type": "work", "value": MAIL}],
+    [{"value": MAIL}],
+    [{"type": "home", "value": "ada@home.test"}, {"type": "work", "primary": True, "value": MAIL}],
+    [{"type": "work", "primary": True, "value": "not an email"}],
+])
+def test_entra_upn_with_a_differing_mail_is_created_and_updated_and_the_mail_ignored(scim, emails):
+    created = scim.post("/Users", _entra(emails))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    body = created.get_json()
+    assert body["userName"] == UPN
+    assert body["emails"] == [{"value": UPN, "type": "work", "primary": True}]
+    assert body["name"] == {"givenName": "Ada", "familyName": "Lovelace", "formatted": "Ada Lovelace"}
+    assert _user(UPN) is not None and _user(MAIL) is None
+    replaced = scim.put(f"/Users/{body['id']}", _entra(emails, id=body["id"], active=False))
+    assert replaced.status_code == 200, replaced.get_data(as_text=True)
+    assert replaced.get_json()["userName"] == UPN and replaced.get_json()["active"] is False
+    assert replaced.get_json()["emails"] == [{"value": UPN, "type": "work", "primary": True}]
+    assert scim.get(f"/Users/{body['id']}").get_json()["emails"] == [{"value": UPN, "type": "work", "primary": True}]
+    assert _events("scim.request.refused") == []
+
+
+def test_name_formatted_is_built_from_given_and_family_name_in_answers(scim):
+    both = scim.post("/Users", _entra([])).get_json()
+    assert both["name"]["formatted"] == "Ada Lovelace"  # not the "Lady Ada" that was sent
+    only_display = scim.post("/Users", {"userName": "grace@acme.test", "displayName": "Amazing Grace"}).get_json()
+    assert only_display["name"] == {"givenName": "", "familyName": "", "formatted": ""}
+    assert only_display["displayName"] == "Amazing Grace"
+    family = scim.patch(f"/Users/{only_display['id']}", patch_op({"op": "add", "path": "name.familyName",
+                                                                  "value": "Hopper"})).get_json()
+    assert family["name"]["formatted"] == "Hopper"
