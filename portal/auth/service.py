@@ -10,7 +10,7 @@ from portal import audit
 from portal.audit import Event, Reason
 from portal.directory.users import stamp_login
 from portal.models import Account, User, utcnow
-from portal.permissions import ACCOUNT_ADMIN
+from portal.auth.policy import may_break_glass, requires_sso
 
 _dummy_hashes: dict[str, str] = {}
 
@@ -22,17 +22,6 @@ class PasswordLogin:
     sso_required: bool = False  # the password was right, but the account requires SSO
     account: Account | None = None  # whose SSO is required
     break_glass: bool = False
-
-
-def requires_sso(user: User) -> bool:
-    """Whether the user's account requires SSO (Require SSO is on and SSO is enabled)."""
-    config = user.account.sso_config
-    return bool(config is not None and config.enabled and config.require_sso)
-
-
-def may_break_glass(user: User) -> bool:
-    """Whether user is a break-glass admin: marked, and an Account admin."""
-    return user.break_glass and any(r.name == ACCOUNT_ADMIN for r in user.effective_roles())
 
 
 def authenticate(email: str, password: str) -> PasswordLogin:

@@ -18,6 +18,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import UserMixin, current_user, login_url, login_user, logout_user
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from portal.auth.policy import password_refused
 from portal.extensions import db, login_manager
 from portal.models import RememberToken, User, UserRef, UserSession, utcnow
 
@@ -110,6 +111,17 @@ def revoke_all(user_id: int, *, keep_session_id: int | None = None) -> int:
     return ended
 
 
+def revoke_password_sessions(account_id: int, *, keep_user_ids: set[int]) -> int:
+    """End the account's password and remember-me sessions and remember-me tokens, except keep_user_ids' (the
+    break-glass admins): Require SSO now applies to them. SSO sessions stay; the caller commits."""
+    people = select(User.id).where(User.account_id == account_id, User.id.not_in(keep_user_ids or {0}))
+    ended = db.session.execute(delete(UserSession).where(
+        UserSession.account_id == account_id, UserSession.method.in_(("password", "remember")),
+        UserSession.user_id.in_(people))).rowcount
+    db.session.execute(delete(RememberToken).where(RememberToken.user_id.in_(people)))
+    return ended
+
+
 def end_one(user_id: int, session_id: int) -> bool:
     """End one session of a user (the sessions page); False when it is not theirs or already gone."""
     row = db.session.get(UserSession, session_id)
@@ -180,7 +192,10 @@ def _load_remembered(req) -> User | None:
         return None
     now = utcnow()
     row = db.session.execute(_REMEMBERED, {"token_hash": digest(token)}).first()
-    if row is None or not row.User.active or row.RememberToken.expires_at <= now:
+    if row is None or not row.User.active or row.RememberToken.expires_at <= now or password_refused(row.User):
+        if row is not None:  # a token a password login would be refused for never works again
+            db.session.execute(delete(RememberToken).where(RememberToken.id == row.RememberToken.id))
+            db.session.commit()
         g.forget_remember = True
         return None
     row.RememberToken.last_used_at = now

@@ -28,4 +28,6 @@ def require_sso(account: Account, break_glass: list[User]) -> tuple[str, list[st
     names = ", ".join(u.email for u in break_glass) or "nobody"
     return (f"Require SSO for {account.name}?",
             [f"Password login is refused for everyone of {account.name} from now on; they sign in through your IdP. "
-             f"Only break-glass admins ({names}) may still use a password if the IdP is down or misconfigured."])
+             f"Only break-glass admins ({names}) may still use a password if the IdP is down or misconfigured.",
+             "Everyone else signed in with a password is signed out at their next request, on every device, and "
+             "“Keep me signed in” is forgotten for them."])

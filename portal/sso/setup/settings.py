@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.audit import Event
+from portal.auth import sessions
+from portal.auth.policy import may_break_glass
 from portal.config import is_loopback_host
 from portal.directory.group_sync import GroupFilterError, compile_group_filter
 from portal.directory.roles import account_admin_ids
@@ -149,6 +151,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
     """Validate and apply change to account's SSO settings; audit and bump the version (caller commits)."""
     now = now or utcnow()
     config = get_config(account)
+    was_required = bool(config.enabled and config.require_sso)
     values, errors = _validated(change, errors={})
     new_certs = _parsed_certificates(change, now, errors)
     removals = _fingerprints(account, change.remove_fingerprints, errors)
@@ -177,9 +180,16 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
             raise SettingsError({"require_sso": problem})
     if outcome.changed:
         config.version = (config.version or 1) + 1
+    details = {}
+    if config.enabled and config.require_sso and not was_required:
+        # Require SSO applies from now on: password and remember-me sessions end on every server at their
+        # next request, except the break-glass admins'.
+        keep = {u.id for u in db.session.scalars(select(User).where(
+            User.account_id == account.id, User.break_glass.is_(True))) if may_break_glass(u)}
+        details["password_sessions_ended"] = sessions.revoke_password_sessions(account.id, keep_user_ids=keep)
     if outcome.changes:
         audit.record(account, Event.SSO_SETTINGS_UPDATED, actor=actor, subject=account.domain,
-                     changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()})
+                     changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()}, **details)
     outcome.warnings += expiry_warnings(account, now) if outcome.added else []
     return outcome
 

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, RememberToken, User
 from portal.sso.setup import settings as service
 from portal.sso.setup.settings import SettingsChange, SettingsError
-from tests.helpers import csrf_token, login
+from tests.helpers import PASSWORD, PortalClient, csrf_token, login
 
 PAGE = "/settings/security/sso"
 
@@ -108,3 +108,55 @@ def test_the_settings_page_switch_and_its_refusal(admin_client, sso_account, adm
     assert saved.status_code == 302
     db.session.expire_all()
     assert sso_account.sso_config.require_sso is True
+
+
+def _browser(app):
+    app.test_client_class = PortalClient  # each request in its own app context, as in production
+    return app.test_client()
+
+
+def _password_browser(app, email: str, remember: bool = True):
+    browser = _browser(app)
+    data = {"email": email, "password": PASSWORD, "csrf_token": csrf_token(browser, "/login")}
+    if remember:
+        data["remember"] = "y"
+    assert browser.post("/login", data=data).status_code == 302
+    return browser
+
+
+def _only_remembered(app, cookie: str):
+    """A browser restarted: only its remember-me cookie is left."""
+    fresh = _browser(app)
+    fresh.set_cookie("portal_remember", cookie)
+    return fresh
+
+
+def _remembered(browser) -> str:
+    return browser.get_cookie("portal_remember").value
+
+
+def test_turning_it_on_ends_password_sessions_and_remember_me_except_break_glass(app, flow, sso_account, admin,
+                                                                                 member, runner):
+    members_laptop = _password_browser(app, member.email)
+    admins_laptop = _password_browser(app, admin.email)
+    members_cookie, admins_cookie = _remembered(members_laptop), _remembered(admins_laptop)
+    assert flow.login(member.email).status_code == 303  # the member's SSO session in another browser
+    assert runner.invoke(args=["users", "break-glass", "acme", admin.email, "--on"]).exit_code == 0
+    assert runner.invoke(args=["sso-config", "set", "acme", "--require-sso"]).exit_code == 0
+    # The member's password session and "Keep me signed in" end at once; the SSO session stays.
+    assert members_laptop.get("/").status_code == 302
+    assert _only_remembered(app, members_cookie).get("/").status_code == 302
+    assert flow.client.get("/").status_code == 200
+    # The break-glass admin may still use a password, so theirs stay.
+    assert admins_laptop.get("/").status_code == 200
+    assert _only_remembered(app, admins_cookie).get("/").status_code == 200
+    assert _events("sso.settings_updated")[-1].details["password_sessions_ended"] == 1
+
+
+def test_a_remember_me_cookie_never_starts_a_session_a_password_login_would_refuse(app, sso_account, member):
+    laptop = _password_browser(app, member.email)
+    _require(sso_account)  # however it came on (another server, an operator's SQL): the cookie is judged on use
+    restarted = _only_remembered(app, _remembered(laptop))
+    assert restarted.get("/").status_code == 302
+    assert db.session.scalar(select(RememberToken).where(RememberToken.user_id == member.id)) is None
+    assert restarted.get_cookie("portal_remember") is None  # and the browser is told to forget it
