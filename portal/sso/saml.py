@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+import xmlsec
 from flask import current_app
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
@@ -27,6 +28,13 @@ from portal.sso.reasons import Reason
 from portal.sso.urls import sp_urls
 
 NAMEID_EMAIL = C.NAMEID_EMAIL_ADDRESS
+_ASSERTIONS = (f"{{{C.NS_SAML}}}Assertion", f"{{{C.NS_SAML}}}EncryptedAssertion")
+
+# xmlsec opens the URI of a ds:RetrievalMethod or xenc:CipherReference in an encrypted assertion through its I/O
+# callbacks, while python3-saml decrypts, before any signature is checked: with the defaults an anonymous post made
+# the server read a local file it named (a named pipe hangs the worker). With none registered xmlsec opens nothing;
+# same-document references ("#id"), the only kind a SAML signature or encryption needs, do not use them.
+xmlsec.cleanup_callbacks()
 
 
 _WANTED = object()  # settings_dict's default: the SP keys when the account's options need them
@@ -257,6 +265,7 @@ def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, re
             raise Rejected(reason, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - xmlsec and lxml errors on hostile input
             raise Rejected(Reason.SIGNATURE_INVALID, f"verification failed: {exc.__class__.__name__}") from None
+    _check_one_assertion(response)
     _check_profile(account, response, acs_url, request_id)
     try:
         nameid = response.get_nameid_data()
@@ -277,6 +286,17 @@ def validate(account: Account, response: OneLogin_Saml2_Response, data: dict, re
 
 def _utc(timestamp: int | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None) if timestamp else None
+
+
+def _check_one_assertion(response: OneLogin_Saml2_Response) -> None:
+    """Exactly one assertion, encrypted or not, as received and once decrypted.
+
+    python3-saml counts them too (through the XPath the speed-ups replace); this count does not depend on it. A
+    second assertion anywhere, even inside the encrypted one, is a wrapping attempt or a broken IdP: never a choice.
+    """
+    for document in (response.document, readable_document(response)):
+        if sum(1 for _ in document.iter(tag=_ASSERTIONS)) != 1:  # python3-saml's iter() takes one tag argument
+            raise Rejected(Reason.MALFORMED_RESPONSE, "the Response must hold exactly one assertion, encrypted or not")
 
 
 def _check_profile(account: Account, response: OneLogin_Saml2_Response, acs_url: str, request_id: str) -> None:
