@@ -17,6 +17,7 @@ from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as VE
+from onelogin.saml2.metadata import OneLogin_Saml2_Metadata
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
@@ -101,9 +102,26 @@ def _wants_keys(config) -> bool:
 
 
 def sp_metadata(account: Account) -> str:
-    """The SP metadata XML of account (entity ID, ACS with HTTP-POST, NameIDFormat emailAddress)."""
-    settings = OneLogin_Saml2_Settings(settings_dict(account), sp_validation_only=True)
-    metadata = settings.get_sp_metadata()
+    """The SP metadata XML of account (entity ID, ACS with HTTP-POST, NameIDFormat emailAddress) and, with signed
+    requests or encrypted assertions on, AuthnRequestsSigned and the SP certificates (both during a rotation).
+
+    Built from the stored certificates and the account's options, never from its private keys: when
+    PORTAL_KEY_ENCRYPTION_KEY no longer decrypts them, the metadata still says what the account requires instead of
+    dropping the certificates and AuthnRequestsSigned, which an IdP reading it would take for "requests unsigned,
+    assertions not encrypted". Logins are refused meanwhile (sp_key_unavailable) and `sso-config check` says why.
+    """
+    config = account.sso_config
+    settings = OneLogin_Saml2_Settings(settings_dict(account, config, keys=None), sp_validation_only=True)
+    keys = sp_keys.material(account) if _wants_keys(config) else None
+    security = settings.get_security_data()
+    # As OneLogin_Saml2_Settings.get_sp_metadata, which would want the private key whenever these options are on.
+    metadata = OneLogin_Saml2_Metadata.builder(
+        settings.get_sp_data(), bool(keys and config.sign_requests), security["wantAssertionsSigned"],
+        security["metadataValidUntil"], security["metadataCacheDuration"], settings.get_contacts(),
+        settings.get_organization())
+    for cert_pem in (keys.next_cert_pem, keys.cert_pem) if keys else ():  # each goes first: the current one on top
+        metadata = OneLogin_Saml2_Metadata.add_x509_key_descriptors(metadata, cert_pem,
+                                                                   bool(config.want_encrypted_assertions))
     return metadata.decode() if isinstance(metadata, bytes) else metadata
 
 
@@ -372,7 +390,8 @@ def _settings(account: Account, keys: sp_keys.SpKeyMaterial | None = _WANTED,
         keys = sp_keys.material(account) if _wants_keys(config) else None
         if _wants_keys(config) and (keys is None or keys.key_pem is None):
             # Never fall back to unsigned requests or unencrypted assertions the account asked to refuse.
-            raise Rejected(Reason.SP_KEY_UNAVAILABLE, "the account's SP private key is missing or cannot be decrypted")
+            raise Rejected(Reason.SP_KEY_UNAVAILABLE, "the account has no SP key pair" if keys is None else
+                           "its Fernet token does not decrypt with PORTAL_KEY_ENCRYPTION_KEY or PORTAL_SECRET_KEY")
     wanted = settings_dict(account, config, keys=keys, decrypt_with_next=decrypt_with_next)
     slot = (account.id, decrypt_with_next, keys is not None)
     key = (account.id, config.version if config is not None else 0)

@@ -160,16 +160,24 @@ def ensure(account: AccountView, actor=None, now: datetime | None = None) -> SpK
 
 
 def rotate(account: AccountView, actor=None, now: datetime | None = None) -> SpKey:
-    """Generate the next SP key; metadata publishes both certificates until finish_rotation (caller commits)."""
+    """Generate the next SP key; metadata publishes both certificates until finish_rotation (caller commits).
+
+    A next key whose private key no configured key decrypts is replaced (audited as replaced_unreadable).
+    """
     found = keys(account)
     if SP_KEY_CURRENT not in found:
         return ensure(account, actor, now)
-    if SP_KEY_NEXT in found:
-        raise SpKeyError(f"A rotation is already under way (next certificate {found[SP_KEY_NEXT].sha256_fingerprint})."
+    replaced = found.get(SP_KEY_NEXT)
+    if replaced is not None and decrypt_private_key(replaced.private_key_encrypted) is not None:
+        raise SpKeyError(f"A rotation is already under way (next certificate {replaced.sha256_fingerprint})."
                          " Give the IdP the new certificate, then finish it with --finish.")
+    if replaced is not None:  # stored under another PORTAL_KEY_ENCRYPTION_KEY: it can never sign nor decrypt
+        db.session.delete(replaced)
+        db.session.flush()  # the unique (account, state) key must be free for the new next key
     row = _new_row(account, SP_KEY_NEXT, now or utcnow())
     audit.record(account, Event.SSO_SP_KEY_ROTATION_STARTED, actor=actor, subject=row.sha256_fingerprint,
-                 sha256_fingerprint=row.sha256_fingerprint, current=found[SP_KEY_CURRENT].sha256_fingerprint)
+                 sha256_fingerprint=row.sha256_fingerprint, current=found[SP_KEY_CURRENT].sha256_fingerprint,
+                 **({"replaced_unreadable": replaced.sha256_fingerprint} if replaced is not None else {}))
     _bump(account)
     return row
 
@@ -180,6 +188,12 @@ def finish_rotation(account: AccountView, actor=None) -> SpKey:
     if SP_KEY_NEXT not in found:
         raise SpKeyError("No SP key rotation is under way: start one with rotate-sp-key first.")
     old, new = found[SP_KEY_CURRENT], found[SP_KEY_NEXT]
+    if decrypt_private_key(new.private_key_encrypted) is None:
+        raise SpKeyError(f"The next SP certificate {new.sha256_fingerprint} has a private key that neither "
+                         "PORTAL_KEY_ENCRYPTION_KEY nor PORTAL_SECRET_KEY decrypts (it was stored under another key), "
+                         "so it cannot become the only SP key. Restore the previous PORTAL_KEY_ENCRYPTION_KEY on every "
+                         "server, or run rotate-sp-key again to replace it with a new key pair, give the IdP the new "
+                         "certificate, then --finish.")
     db.session.delete(old)
     db.session.flush()  # the unique (account, state) key must be free before the next key takes "current"
     new.state = SP_KEY_CURRENT
