@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.audit import Event
+from portal.directory.roles import grants_account_admin
 from portal.extensions import db
 from portal.models import AccountView, EmailDomain, Role, User, UserRef, normalise_email, user_roles
 
@@ -157,8 +158,9 @@ def _grant_default_role(account: AccountView, user_id: int) -> str | None:
     role_id = account.default_role_id
     if role_id is None:
         return None
-    name = db.session.connection().execute(select(Role.name).where(Role.id == role_id)).scalar()
-    if name is None:
+    role = db.session.connection().execute(select(Role.name, Role.permissions).where(Role.id == role_id)).first()
+    if role is None or grants_account_admin(role.permissions):  # never an admin by itself (roles.default_role)
         return None
+    name = role.name
     db.session.connection().execute(insert(user_roles), {"user_id": user_id, "role_id": role_id})
     return name

@@ -8,7 +8,7 @@ from portal.audit import Event, Reason as AuditReason
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, Role, Team, User
-from portal.permissions import ACCOUNT_ADMIN
+from portal.permissions import ACCOUNT_ADMIN, PERMISSIONS
 
 LAST_ADMIN = ("{who} would leave the account without an Account admin. Grant Account admin to another "
               "active user (directly or through a team) first.")
@@ -89,14 +89,28 @@ def refuse_last_admin(account: Account, actor, event_type: str, subject: str, wh
         raise ServiceError(LAST_ADMIN.format(who=what))
 
 
+def grants_account_admin(permissions) -> bool:
+    """Whether a role with these permissions is an admin's, whatever its name: it holds every permission."""
+    return set(PERMISSIONS) <= set(permissions or ())
+
+
 def default_role(account: Account) -> Role | None:
-    """The role granted to people created by SCIM or SSO auto-create (None unless an admin chose one)."""
-    return db.session.get(Role, account.default_role_id) if account.default_role_id else None
+    """The role granted to people created by SCIM or SSO auto-create (None unless an admin chose one).
+
+    Never one with Account admin permissions (set_default_role refuses it; a row from before that rule is
+    ignored): what the IdP creates must never be an admin by itself.
+    """
+    role = db.session.get(Role, account.default_role_id) if account.default_role_id else None
+    return None if role is None or grants_account_admin(role.permissions) else role
 
 
 def set_default_role(account: Account, role_name: str | None, actor) -> bool:
     """Set (or clear, with None) the account's default role for new people; audited. False when unchanged."""
     role = get_role(role_name) if role_name else None
+    if role is not None and grants_account_admin(role.permissions):
+        raise ServiceError(f"The role {role.name} has Account admin permissions, so it cannot be the default role "
+                           "for new people: everyone your IdP creates would be an admin. Choose another role, and "
+                           "grant Account admin to a team or person on the Teams and Users pages.")
     before = default_role(account)
     if (before.id if before else None) == (role.id if role else None):
         return False

@@ -18,14 +18,14 @@ from sqlalchemy.orm import make_transient_to_detached
 from portal import audit
 from portal.audit import Event, Reason as AuditReason
 from portal.auth import sessions
-from portal.directory.roles import account_admin_ids, default_role
+from portal.directory.roles import account_admin_ids, default_role, grants_account_admin
 from portal.directory.teams import MAX_TEAM_NAME
 from portal.directory.users import check_email
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import Account, EmailDomain, Role, Team, TeamMembership, User, new_scim_id, user_roles, utcnow
 from portal.models.sso import email_domain
-from portal.permissions import ACCOUNT_ADMIN, PERMISSIONS
+from portal.permissions import ACCOUNT_ADMIN
 
 SCIM = "scim"
 USER_FIELDS = ("email", "external_id", "given_name", "family_name", "name", "active")
@@ -214,8 +214,7 @@ def _check_team_name(account: Account, name, except_id: int | None = None) -> tu
 def _refuse_admin_team_members(team: Team) -> None:
     """400 mutability when the team holds a role with Account admin permissions (every permission, whatever the
     role's name): SCIM adding members there would make admins, and roles are never set through SCIM."""
-    every = set(PERMISSIONS)
-    held = next((r for r in team.roles if every <= set(r.permissions or ())), None)
+    held = next((r for r in team.roles if grants_account_admin(r.permissions)), None)
     if held is not None:
         raise ProvisioningRefused(400, "mutability", f"The team '{team.name}' holds the role {held.name}, which has "
                                                      f"Account admin permissions: SCIM never adds or removes its "
