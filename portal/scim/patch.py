@@ -3,6 +3,10 @@
 Op names are case-insensitive ("Replace"), booleans may come as "True"/"False", a value without a path is
 an object of attributes, and members are removed by a path filter (members[value eq "id"]) or by a value
 list. Paths are parsed by scim2-models; nothing is written until every operation has been read.
+
+userName is the login identity (the NameID the IdP sends) and only a userName operation changes it. emails
+operations are checked for their shape and otherwise ignored: Entra ID maps emails[type eq "work"].value to the
+user's mail beside a UPN userName, and letting it write userName would replace the UPN and lock them out of SSO.
 """
 from __future__ import annotations
 
@@ -20,8 +24,7 @@ IGNORED_USER = {"nickname", "profileurl", "title", "usertype", "preferredlanguag
                 "x509certificates", "name.formatted", "name.middlename", "name.honorificprefix",
                 "name.honorificsuffix", "emails.type", "emails.primary", "emails.display"}
 USER_PATHS = {"username": "email", "externalid": "external_id", "displayname": "name",
-              "name.givenname": "given_name", "name.familyname": "family_name", "active": "active",
-              "emails": "email", "emails.value": "email"}
+              "name.givenname": "given_name", "name.familyname": "family_name", "active": "active"}
 
 
 def operations(body) -> list[tuple[str, str | None, object]]:
@@ -113,20 +116,14 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str, email: str) -> 
                                                           "entitlements", "roles", "x509certificates", "emails"}:
                 return  # a value of an attribute the portal does not keep (Entra: addresses[type eq "work"]...)
             raise ScimError(400, "invalidPath", f"Unsupported path {name!r}.")
-        # The userName is the login identity: only a filter that selects the one email kept here may write it.
-        if not _selects_stored_email(node.val_filter, changes.get("email", email)):
-            return  # other emails are ignored
-        if op == "remove":
-            raise ScimError(400, "invalidValue", "The primary email is the userName and cannot be removed.")
+        # Accepted and ignored (userName is the login identity, see above). The filter is still read (one the portal
+        # cannot answer is 400 invalidFilter), and a value for the one email kept here is still checked for its shape.
+        if not _selects_stored_email(node.val_filter, changes.get("email", email)) or op == "remove":
+            return
         if node.sub_attr is None and isinstance(value, (dict, list)):
-            entries = [value] if isinstance(value, dict) else value
-            if not all(isinstance(e, dict) for e in entries):
-                raise ScimError(400, "invalidValue", "emails must be a list of objects.")
-            primary = primary_entry(entries, lone_work=True)
-            if primary is None:
-                return  # the value makes it another email than the primary one: ignored
-            value = primary.get("value")
-        changes["email"] = _string(value, "emails.value")
+            _check_emails([value] if isinstance(value, dict) else value)
+        else:
+            _string(value, "emails.value")
         return
     if not isinstance(node, AttrPath):
         raise ScimError(400, "invalidPath", f"Unsupported path {str(node)!r}.")
@@ -154,6 +151,14 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str, email: str) -> 
         return
     if name.startswith("urn:") or name == ENTERPRISE_SCHEMA.lower():
         return
+    if name in ("emails", "emails.value"):
+        # Accepted and ignored, remove included (userName is the login identity, see above); a value is still
+        # checked for its shape.
+        if op != "remove" and name == "emails":
+            _check_emails(value)
+        elif op != "remove":
+            _string(value, "emails.value")
+        return
     field = USER_PATHS.get(name)
     if field is None:
         raise ScimError(400, "invalidPath", f"Unknown attribute {name!r}.")
@@ -164,19 +169,21 @@ def _user_attr(changes: dict, op: str, node, value, own_id: str, email: str) -> 
         return
     if field == "active":
         changes["active"] = boolean(value)
-    elif name == "emails":
-        if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
-            raise ScimError(400, "invalidValue", "emails must be a list of objects.")
-        primary = primary_entry(value, lone_work=True)
-        if primary is None:
-            return  # other emails are ignored
-        changes["email"] = _string(primary.get("value"), "emails.value")
     elif field == "external_id":
         changes[field] = None if value is None else _string(value, name)
     elif field == "email":  # the login identity: checked whole (as by POST and PUT), never cut
         changes[field] = _string(value, name)
     else:
         changes[field] = _string(value, name)[:200]
+
+
+def _check_emails(entries) -> None:
+    """400 invalidValue unless entries is a list of objects whose primary one (if any) has a string value."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ScimError(400, "invalidValue", "emails must be a list of objects.")
+    primary = primary_entry(entries, lone_work=True)
+    if primary is not None:
+        _string(primary.get("value"), "emails.value")
 
 
 def _selects_stored_email(node, email: str) -> bool:

@@ -17,8 +17,8 @@ NOT_APPLICABLE = {
     "search_with_attributes": "POST /.search is not offered (queries are GET with filter)",
     "check_add_attribute": "expects name.formatted and members' display as sent; they are derived here "
                            "(given + family name; the member's email)",
-    "check_remove_attribute": "active and emails (the userName) cannot be removed; a removed displayName falls "
-                              "back to the email",
+    "check_remove_attribute": "active cannot be removed; emails always lists the userName (a removal is "
+                              "accepted and ignored); a removed displayName falls back to the email",
     "check_replace_attribute": "replaces userName with a non-email string (userName must be an email), and "
                                "members' display as above",
 }

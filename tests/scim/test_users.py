@@ -68,23 +68,27 @@ def test_entra_lifecycle_capitalised_ops_false_strings_external_id_filter_delete
     patched = scim.patch(f"/Users/{uid}", patch_op(
         {"op": "Replace", "path": "displayName", "value": "Amazing Grace"},
         {"op": "Add", "path": "name.familyName", "value": "Murray Hopper"},
+        # the user's mail: accepted and ignored, userName stays the login identity (DESIGN.md, turn 3)
         {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "grace.hopper@acme.test"},
         {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
          "value": "Research"},
         {"op": "Replace", "path": "title", "value": "Commodore"}))
     assert patched.status_code == 200, patched.get_data(as_text=True)
-    user = _user("grace.hopper@acme.test")
+    assert patched.get_json()["userName"] == "grace@acme.test"
+    assert patched.get_json()["emails"] == [{"value": "grace@acme.test", "type": "work", "primary": True}]
+    user = _user("grace@acme.test")
     assert (user.name, user.family_name) == ("Amazing Grace", "Murray Hopper")
+    assert _user("grace.hopper@acme.test") is None
     off = scim.patch(f"/Users/{uid}", patch_op({"op": "Replace", "path": "active", "value": "False"}))
-    assert off.status_code == 200 and _user("grace.hopper@acme.test").active is False
+    assert off.status_code == 200 and _user("grace@acme.test").active is False
     on = scim.patch(f"/Users/{uid}", patch_op({"op": "replace", "path": "active", "value": "True"}))
-    assert on.status_code == 200 and _user("grace.hopper@acme.test").active is True
+    assert on.status_code == 200 and _user("grace@acme.test").active is True
     gone = scim.delete(f"/Users/{uid}")
     assert gone.status_code == 204 and gone.get_data() == b""
     assert_error(scim.get(f"/Users/{uid}"), 404)
-    assert _user("grace.hopper@acme.test") is None
+    assert _user("grace@acme.test") is None
     deleted = _events("scim.user.deleted")[0]
-    assert deleted.subject == "grace.hopper@acme.test"  # the audit history keeps the email
+    assert deleted.subject == "grace@acme.test"  # the audit history keeps the email
     assert_error(scim.delete(f"/Users/{uid}"), 404)
 
 
@@ -324,6 +328,38 @@ def test_entra_upn_with_a_differing_mail_is_created_and_updated_and_the_mail_ign
     assert replaced.get_json()["emails"] == [{"value": UPN, "type": "work", "primary": True}]
     assert scim.get(f"/Users/{body['id']}").get_json()["emails"] == [{"value": UPN, "type": "work", "primary": True}]
     assert _events("scim.request.refused") == []
+
+
+@pytest.fixture
+def entra_idp(tmp_path):
+    from devtools.saml_idp import TestIdp, make_keypair
+    return TestIdp(make_keypair(tmp_path / "idp", "entra", "Entra test"))
+
+
+def test_entra_patch_of_the_work_mail_keeps_the_upn_username_and_sso_login_by_the_upn(scim, client, account,
+                                                                                      entra_idp):
+    """Entra ID PATCHes emails[type eq "work"].value with the user's mail. It once replaced the UPN userName, so the
+    NameID the IdP sends (the UPN) found nobody: the user was locked out of SSO."""
+    from tests.sso.helpers import Flow, assert_refused, configure_sso, sso_events
+
+    uid = scim.post("/Users", _entra([{"type": "work", "primary": True, "value": UPN}])).get_json()["id"]
+    patched = scim.patch(f"/Users/{uid}", patch_op(
+        {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": MAIL},
+        {"op": "Replace", "path": "displayName", "value": "Ada King"}))
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    body = patched.get_json()
+    assert body["userName"] == UPN and body["displayName"] == "Ada King"
+    assert body["emails"] == [{"value": UPN, "type": "work", "primary": True}]
+    assert scim.get(f"/Users/{uid}").get_json()["emails"] == [{"value": UPN, "type": "work", "primary": True}]
+    db.session.expire_all()
+    assert _user(UPN).scim_id == uid and _user(MAIL) is None
+    assert _events("scim.request.refused") == []
+
+    configure_sso(account, entra_idp)
+    flow = Flow(client, entra_idp, account)
+    assert_refused(flow, flow.login(MAIL), "user_not_found")  # the mail is no login identity here
+    assert flow.login(UPN).status_code == 303  # signed in: the IdP's NameID is the UPN
+    assert [e.subject for e in sso_events(account, "success")] == [UPN]
 
 
 def test_name_formatted_is_built_from_given_and_family_name_in_answers(scim):
