@@ -16,6 +16,7 @@ and p50/p99 latency for each, and the ratio b/a of logins/s. A scratch database 
     encrypted assertions" on (the ~10 KB response encrypted for its SP certificate: AES-256-CBC, RSA-OAEP with
     its RSA-3072 key), interleaved with (b) on the plain account; prints the cost ratio enc/plain (target <= 1.5).
     `--encrypted-only` runs just this case.
+`--small-only` runs only (a) against (b) on the ~10 KB response (no 1,000-group case, no (d)).
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def run_encrypted(label: str, pg_url: str | None, iterations: int, tmp: Path) ->
     return [(label, f"~10 KB response ({len(groups)} groups)", b, d)]
 
 
-def run(label: str, pg_url: str | None, iterations: int, tmp: Path) -> list[tuple]:
+def run(label: str, pg_url: str | None, iterations: int, tmp: Path, small_only: bool = False) -> list[tuple]:
     if pg_url:
         os.environ["PORTAL_TEST_DATABASE_URL"] = pg_url
     else:
@@ -213,7 +214,10 @@ def run(label: str, pg_url: str | None, iterations: int, tmp: Path) -> list[tupl
     with scratch_database(tmp, f"bench_{label}") as database_url:
         portal = make_portal(database_url, idp, tmp, workers=1, threads=1)
         try:
-            for case, groups in (("~10 KB response", padded_groups(portal)), ("1,000 groups", okta_groups(1000))):
+            cases = [("~10 KB response", padded_groups(portal))]
+            if not small_only:
+                cases.append(("1,000 groups", okta_groups(1000)))
+            for case, groups in cases:
                 stock, size = stock_case(portal, groups)
                 a, b = interleaved(stock, portal_case(portal, groups, iterations), iterations)
                 rows.append((label, f"{case} ({size / 1024:.1f} KiB, {len(groups)} groups)", a, b))
@@ -228,14 +232,17 @@ def main() -> None:
                         help="PostgreSQL server URL to create a scratch database on (also run on PostgreSQL)")
     parser.add_argument("-n", "--iterations", type=int, default=300)
     parser.add_argument("--encrypted-only", action="store_true", help="only (d): encrypted against plain ACS")
+    parser.add_argument("--small-only", action="store_true",
+                        help="only (a) against (b) on the ~10 KB response (no 1,000 groups, no (d))")
     args = parser.parse_args()
     rows, encrypted = [], []
     with tempfile.TemporaryDirectory() as tmp:
         databases = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
         for label, url in databases:
             if not args.encrypted_only:
-                rows += run(label, url, args.iterations, Path(tmp))
-            encrypted += run_encrypted(label, url, args.iterations, Path(tmp))
+                rows += run(label, url, args.iterations, Path(tmp), small_only=args.small_only)
+            if not args.small_only:
+                encrypted += run_encrypted(label, url, args.iterations, Path(tmp))
     if encrypted:
         print(f"\n(d) encrypted assertions: {args.iterations} of each, plain (b) and encrypted (d) timed in {ROUNDS} "
               "alternating blocks, one gunicorn worker, one login at a time")
