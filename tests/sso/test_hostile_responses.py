@@ -18,7 +18,7 @@ from onelogin.saml2.response import OneLogin_Saml2_Response
 
 from portal.models import User
 from tests.sso.helpers import assert_refused, last_failure
-from tests.sso.test_sp_keys import current_cert, turn_on
+from tests.sso.sp_key_helpers import current_cert, turn_on
 
 NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol", "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
       "ds": "http://www.w3.org/2000/09/xmldsig#", "xenc": "http://www.w3.org/2001/04/xmlenc#"}

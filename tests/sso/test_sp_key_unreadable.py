@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import SP_KEY_CURRENT, SP_KEY_NEXT, AuditEvent
 from portal.sso import saml, sp_keys
 from tests.sso.helpers import assert_refused
-from tests.sso.test_sp_keys import body, current_cert, metadata_certs, turn_on
+from tests.sso.sp_key_helpers import body, current_cert, metadata_certs, turn_on
 
 OLD, NEW = "old key-encryption key " + "o" * 20, "new key-encryption key " + "n" * 20
 

@@ -17,35 +17,8 @@ from devtools.saml_idp import TestIdp
 from portal.extensions import db
 from portal.models import SP_KEY_CURRENT, SP_KEY_NEXT, SpKey, SsoConfig
 from portal.sso import saml, sp_keys
-from portal.sso.setup import settings as sso_settings
 from tests.sso.helpers import assert_refused, sso_events
-
-MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-
-
-def turn_on(account, **options) -> None:
-    sso_settings.apply(account, sso_settings.SettingsChange(**options))
-    db.session.commit()
-
-
-def current_cert(account, state: str = SP_KEY_CURRENT) -> str:
-    return sp_keys.keys(account)[state].cert_pem
-
-
-def metadata_certs(xml: str) -> dict[str, set[str]]:
-    """use (signing/encryption) -> the certificate bodies the SP metadata publishes for it."""
-    root = etree.fromstring(xml.encode())
-    found: dict[str, set[str]] = {}
-    for descriptor in root.iter(f"{{{MD}}}KeyDescriptor"):
-        body = "".join(descriptor.find(f".//{{{DS}}}X509Certificate").text.split())
-        found.setdefault(descriptor.get("use"), set()).add(body)
-    return found
-
-
-def body(pem: str) -> str:
-    return "".join(line for line in pem.strip().splitlines() if "-----" not in line)
-
+from tests.sso.sp_key_helpers import body, current_cert, metadata_certs, turn_on
 
 @pytest.fixture
 def encrypting(flow):
