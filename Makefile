@@ -39,8 +39,11 @@ run: install
 idp: install
 	$(BIN)/python -m devtools.idp --port 5001 --wire-demo
 
+# The suite runs on every core (pytest-xdist; PYTEST_WORKERS=0 runs it in one process): each worker has its own
+# SQLite files or, on PostgreSQL, its own database (tests/helpers.py).
+PYTEST_WORKERS ?= auto
 test: system-deps install node_modules/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache node_modules

@@ -1,5 +1,14 @@
-"""Fixtures: an app per test on SQLite (a file in tmp_path) or on PostgreSQL via PORTAL_TEST_DATABASE_URL."""
+"""Fixtures: an app per test on SQLite (a file in tmp_path) or on PostgreSQL via PORTAL_TEST_DATABASE_URL.
+
+The schema is built once per test session (per xdist worker): SQLite tests start from a copy of a template file
+that already has the schema and the seeded roles; PostgreSQL keeps its schema and empties the tables. Each test
+still gets its own app and an empty, seeded database.
+"""
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -10,14 +19,40 @@ from portal.directory.users import create_user
 from portal.extensions import db
 from portal.permissions import seed_roles
 from tests.dns_server import dns_server
-from tests.helpers import PASSWORD, PortalClient, login, make_config
+from tests.helpers import PASSWORD, PG_URL, SQLITE_FILE, PortalClient, login, make_config
 
 _pg_schema_ready = False
 
 
-def reset_database(app) -> None:
-    """Empty every table (PostgreSQL keeps its schema between tests), then seed roles."""
+@pytest.fixture(scope="session", autouse=True)
+def worker_database():
+    """The xdist worker's own PostgreSQL database (see helpers.PG_URL), made for the session and dropped after."""
+    base = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not PG_URL or PG_URL == base:
+        yield
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    name = make_url(PG_URL).database
+    admin = create_engine(make_url(base).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def reset_database(app, from_template: bool = False) -> None:
+    """Empty every table (PostgreSQL keeps its schema between tests), then seed roles.
+
+    from_template: the SQLite file is a copy of the session's template, already built and seeded.
+    """
     global _pg_schema_ready
+    if from_template:
+        return
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             if not _pg_schema_ready:
@@ -39,10 +74,27 @@ def app_config(tmp_path):
     return {}
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path | None:
+    """A SQLite file with the schema and the seeded roles, built once per session (None on PostgreSQL)."""
+    if PG_URL:
+        return None
+    directory = tmp_path_factory.mktemp("template")
+    template = create_app(make_config(directory))
+    reset_database(template)
+    with template.app_context():
+        db.engine.dispose()
+    return directory / SQLITE_FILE
+
+
 @pytest.fixture
-def app(tmp_path, app_config):
-    app = create_app(make_config(tmp_path, **app_config))
-    reset_database(app)
+def app(tmp_path, app_config, sqlite_template):
+    config = make_config(tmp_path, **app_config)
+    copied = sqlite_template is not None and config["DATABASE_URL"] == make_config(tmp_path)["DATABASE_URL"]
+    if copied:
+        shutil.copyfile(sqlite_template, tmp_path / SQLITE_FILE)
+    app = create_app(config)
+    reset_database(app, from_template=copied)
     with app.app_context():
         yield app
         db.session.remove()

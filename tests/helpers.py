@@ -9,7 +9,21 @@ from flask.testing import FlaskClient
 from portal.extensions import db
 from portal.models import Role, Team, TeamMembership
 
-PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own: <database>_<worker id>."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("PORTAL_TEST_DATABASE_URL"))
+SQLITE_FILE = "portal.sqlite3"
 BASE_URL = "https://portal.test"
 PASSWORD = "correct horse battery"
 
@@ -20,7 +34,7 @@ def make_config(tmp_path, **overrides) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "BASE_URL": BASE_URL,
-        "DATABASE_URL": PG_URL or f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        "DATABASE_URL": PG_URL or f"sqlite:///{tmp_path / SQLITE_FILE}",
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
     }
