@@ -168,12 +168,15 @@ _CODES = {
 
 
 class Rejected(Exception):
-    """python3-saml or the portal's own profile checks refused the response."""
+    """A check of the ACS refused the response: python3-saml's, the portal's profile checks, or the login's own
+    (replay, request, browser, user). The one exception a refusal travels in; details are kept with its audit event."""
 
-    def __init__(self, reason: Reason, problem: str = ""):
+    def __init__(self, reason: Reason, problem: str = "", *, status: int = 400, **details):
         super().__init__(problem or reason.value)
         self.reason = reason
         self.problem = problem[:300]
+        self.status = status
+        self.details = {"problem": self.problem, **details}
 
 
 @dataclass(frozen=True)

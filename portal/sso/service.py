@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,54 +17,73 @@ from portal.errors import PortalError, ServiceError
 from portal.extensions import db
 from portal.models import AccountView, PendingAuthnRequest, SeenAssertion, User, UserRef, iso, utcnow
 from portal.security import safe_next_path
-from portal.sso import binding, saml, trial, unsolicited
+from portal.sso import binding, flood, saml, trial, unsolicited
 from portal.sso.reasons import Reason, new_reference
-from portal.sso import flood
 from portal.sso.response_summary import compact, summarize
+from portal.sso.unsolicited import Restart
 from portal.sso.urls import sp_urls
 
 
 class SsoError(PortalError):
-    """An SSO login was refused; the failure is already audited under reference."""
+    """start_login() was refused (SSO off, or the SP key cannot be read: then already audited under reference)."""
 
     def __init__(self, reason: Reason, reference: str = "", status: int = 400, test: bool = False):
         super().__init__(reason.value)
         self.reason = reason
         self.reference = reference
         self.status = status
-        self.test = test  # a Test SSO run: the admin's result page, not the user's refusal page
+        self.test = test
+
+
+# What complete_login() answers: exactly one of these four, matched by the ACS view.
+@dataclass(frozen=True)
+class SignedIn:
+    """The response passed every check: this user signs in and lands on next_url (an in-portal path)."""
+    user: UserRef
+    next_url: str
+    assertion: saml.ValidatedAssertion
+    created: bool = False
+    groups: tuple[str, ...] = ()  # raw Group values, as sent
 
 
 @dataclass(frozen=True)
-class LoginResult:
-    """A response that passed every check: who signs in and where they go, or a Test SSO run's reference."""
-    next_url: str
-    user: UserRef | None = None  # None for a Test SSO run: nobody is signed in
-    test_reference: str | None = None  # a Test SSO run: its result is at /settings/security/sso/test/<reference>
-    created: bool = False
-    assertion: saml.ValidatedAssertion | None = None
-    groups: list[str] = field(default_factory=list)  # raw Group values, as sent
+class TestReported:
+    """A Test SSO run passed every check; its result is at /settings/security/sso/test/<reference>."""
+    __test__ = False  # not a pytest test class
+    reference: str
+    assertion: saml.ValidatedAssertion
 
 
-@dataclass
+@dataclass(frozen=True)
+class Refused:
+    """The response was refused; the refusal is audited under reference, the login's writes rolled back."""
+    reason: Reason
+    reference: str
+    status: int = 400
+    test: bool = False  # a Test SSO run: the admin's result page, not the user's refusal page
+
+
+LoginOutcome = SignedIn | TestReported | Restart | Refused
+
+
 class _Attempt:
     """One IdP response on its way through the ACS: what a refusal at any step needs to audit it."""
-    account: AccountView
-    now: datetime
-    sent: dict = field(default_factory=dict)  # redacted summary of the response, once it parsed
-    request_id: str | None = None  # the AuthnRequest it answers (InResponseTo)
-    tester: User | None = None  # the admin, when that request was a Test SSO run
-    answered: bool = False  # the response passed validation: its request is used up even if refused later
-    subject: str = ""
-    response: object = None  # the parsed response (saml.OneLogin_Saml2_Response), once it parsed
 
+    def __init__(self, account: AccountView, now: datetime):
+        self.account, self.now = account, now
+        self.response = None  # the parsed response (saml.OneLogin_Saml2_Response), once it parsed
+        self.request_id: str | None = None  # the AuthnRequest it answers (InResponseTo)
+        self.tester: User | None = None  # the admin, when that request was a Test SSO run
+        self.answered = False  # the response passed validation: its request is used up even if refused later
+        self.subject = ""
+        self._sent: dict | None = None
 
-class _Refused(Exception):
-    """A step refused the response; complete_login undoes the login's writes, then audits it."""
-
-    def __init__(self, reason: Reason, status: int = 400, **details):
-        super().__init__(reason.value)
-        self.reason, self.status, self.details = reason, status, details
+    @property
+    def sent(self) -> dict:
+        """The redacted summary of the response as parsed (built once, only where it is stored)."""
+        if self._sent is None:
+            self._sent = summarize(saml.readable_document(self.response)) if self.response is not None else {}
+        return self._sent
 
 
 def idp_fields_complete(account: AccountView) -> bool:
@@ -92,7 +111,8 @@ def start_login(account: AccountView, next_target: str | None = None, now: datet
     try:
         authn = saml.build_authn_request(account, relay_state=target)
     except saml.Rejected as exc:  # the SP key a signed AuthnRequest needs cannot be read
-        raise refuse(account, exc.reason, status=409, problem=exc.problem) from None
+        refused = refuse(account, exc.reason, status=409, problem=exc.problem)
+        raise SsoError(refused.reason, refused.reference, refused.status) from None
     # Expired rows are useless; sweeping them here keeps both stores small without a cron job.
     db.session.execute(delete(PendingAuthnRequest).where(PendingAuthnRequest.expires_at < now))
     db.session.execute(delete(SeenAssertion).where(SeenAssertion.expires_at < now))
@@ -104,48 +124,41 @@ def start_login(account: AccountView, next_target: str | None = None, now: datet
     return authn
 
 
-def refuse(account: AccountView, reason: Reason, status: int = 400, **details) -> SsoError:
+def refuse(account: AccountView, reason: Reason, status: int = 400, **details) -> Refused:
     """Audit a refusal that happened before the response could be read (e.g. too large)."""
-    return _audit_refusal(_Attempt(account, utcnow()), _Refused(reason, status, **details))
+    return _refused(_Attempt(account, utcnow()), saml.Rejected(reason, status=status, **details))
 
 
 def complete_login(account: AccountView, request_data: dict, now: datetime | None = None,
-                   browser: frozenset[str] | None = None) -> LoginResult:
-    """Validate an IdP response posted to account's ACS, then find or create its user (caller commits).
+                   browser: frozenset[str] | None = None) -> LoginOutcome:
+    """Check an IdP response posted to account's ACS; sign its user in, report a Test SSO run, restart an
+    IdP-initiated login, or refuse it (caller commits).
 
     browser: the binding tags the posting browser holds (sso/binding.py); the response must answer a login
     this browser started. None skips that check (plain-http try-out, where no such cookie can exist).
-    A response to a Test SSO request passes every same check but only reports (LoginResult.test_reference).
     A refusal leaves nothing of the login but its audit event: its writes happen in a savepoint, rolled
     back before the refusal is audited (the caller's own work in the transaction is left alone).
     """
     attempt = _Attempt(account, now or utcnow())
     savepoint = db.session.begin_nested()
     try:
-        result = _complete(attempt, request_data, browser)
-    except _Refused as refused:
+        outcome = _complete(attempt, request_data, browser)
+    except saml.Rejected as exc:
         savepoint.rollback()
-        raise _audit_refusal(attempt, refused) from None
-    except unsolicited.Unsolicited:
+        return _refused(attempt, exc)
+    if outcome is None:  # IdP-initiated: never validated nor accepted, restarted as SP-initiated
         savepoint.rollback()
         relay = (request_data.get("post_data") or {}).get("RelayState")
-        raise unsolicited.restart(account, attempt.sent, relay, attempt.now, attempt.response) from None
+        return unsolicited.restart(account, attempt.sent, relay, attempt.now, attempt.response)
     savepoint.commit()
-    return result
+    return outcome
 
 
-def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | None) -> LoginResult:
+def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | None) -> SignedIn | TestReported | None:
+    """The checks and writes of a login, in order; None for an unsolicited response. Raises saml.Rejected."""
     account = attempt.account
-    if not idp_fields_complete(account):
-        raise _Refused(Reason.SSO_DISABLED)
-    try:
-        response = saml.parse_response(account, request_data)
-    except saml.Rejected as exc:
-        if not sso_ready(account):
-            raise _Refused(Reason.SSO_DISABLED) from None
-        raise _Refused(exc.reason, problem=exc.problem) from None
+    response = _parse(account, request_data)
     attempt.response = response
-    attempt.sent = summarize(saml.readable_document(response))
     attempt.request_id = saml.in_response_to(response)
     # Only a pending request stored by "Test SSO" makes a test run; nothing in the response can ask for one.
     # With SSO on, the pending request is read and used up in one statement once the response passed every
@@ -153,19 +166,16 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
     if not sso_ready(account):
         attempt.tester = _tester(account, _pending(account, attempt.request_id))
         if attempt.tester is None:
-            raise _Refused(Reason.SSO_DISABLED)
-    if attempt.request_id is None:  # IdP-initiated: never validated nor accepted, restarted as SP-initiated
-        raise unsolicited.Unsolicited()
+            raise saml.Rejected(Reason.SSO_DISABLED)
+    if attempt.request_id is None:
+        return None
     skew = current_app.config["SAML_CLOCK_SKEW"]
-    try:
-        assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
-    except saml.Rejected as exc:
-        raise _Refused(exc.reason, problem=exc.problem) from None
+    assertion = saml.validate(account, response, request_data, attempt.request_id, skew)
     attempt.answered = True
     email = assertion.nameid.strip()
     problem = _nameid_problem(assertion.nameid_format, email)
     if problem:
-        raise _Refused(Reason.NAMEID_NOT_EMAIL, nameid_problem=problem)
+        raise saml.Rejected(Reason.NAMEID_NOT_EMAIL, nameid_problem=problem)
     config = account.sso_config
     asserted = assertion.attributes.get(config.group_attribute)  # None: the IdP sent no group attribute at all
     # Split, filter (RE2) and cap the groups before the login's first write below, so no write lock (on
@@ -176,18 +186,16 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
     # Checked last, on an otherwise valid response (every other refusal keeps its own reason): the browser
     # posting it must be the one that started this login.
     if browser is not None and binding.tag(attempt.request_id) not in browser:
-        raise _Refused(Reason.BROWSER_MISMATCH)
+        raise saml.Rejected(Reason.BROWSER_MISMATCH)
     attempt.subject = email
-    try:
-        if attempt.tester is not None:  # a test run stops here: nobody is created, signed in or moved between teams
-            reference = new_reference()
-            trial.report(account, attempt.tester, email, assertion.attributes, attempt.sent, reference=reference)
-            return LoginResult(next_url=next_url, test_reference=reference, assertion=assertion)
-        user, created = provisioning.sign_in_user(account, email, assertion.attributes,
-                                                  auto_create=config.auto_create_users, at=attempt.now)
-    except provisioning.ProvisioningError as exc:
-        raise _Refused(Reason(exc.code)) from None
-    groups = list(asserted or [])
+    if attempt.tester is not None:  # a test run stops here: nobody is created, signed in or moved between teams
+        reference = new_reference()
+        _provisioning(trial.report, account, attempt.tester, email, assertion.attributes, attempt.sent,
+                      reference=reference)
+        return TestReported(reference, assertion)
+    user, created = _provisioning(provisioning.sign_in_user, account, email, assertion.attributes,
+                                  auto_create=config.auto_create_users, at=attempt.now)
+    groups = tuple(asserted or ())
     sync = group_sync.sync_groups(account, user, asserted, config,
                                   max_groups=current_app.config["SAML_MAX_GROUPS"],
                                   max_removals=current_app.config["SAML_MAX_TEAM_REMOVALS"], parse=parsed)
@@ -196,7 +204,27 @@ def _complete(attempt: _Attempt, request_data: dict, browser: frozenset[str] | N
                  attributes=sorted(assertion.attributes), groups=groups[:50],
                  teams_added=sync.added[:50], teams_removed=sync.removed[:50], group_sync=sync.skipped or "done",
                  sent=compact(attempt.sent))
-    return LoginResult(next_url=next_url, user=user, created=created, assertion=assertion, groups=groups)
+    return SignedIn(user, next_url, assertion, created=created, groups=groups)
+
+
+def _parse(account: AccountView, request_data: dict):
+    """The posted response, parsed; SSO_DISABLED before anything else when the IdP settings are incomplete."""
+    if not idp_fields_complete(account):
+        raise saml.Rejected(Reason.SSO_DISABLED)
+    try:
+        return saml.parse_response(account, request_data)
+    except saml.Rejected:
+        if not sso_ready(account):
+            raise saml.Rejected(Reason.SSO_DISABLED) from None
+        raise
+
+
+def _provisioning(step, *args, **kwargs):
+    """Run a directory step; its refusal (unknown, deactivated, another account's user) as the login's."""
+    try:
+        return step(*args, **kwargs)
+    except provisioning.ProvisioningError as exc:
+        raise saml.Rejected(Reason(exc.code)) from None
 
 
 # The ACS's statements, built once: every login runs them (Core, on the session's connection and transaction).
@@ -227,13 +255,13 @@ def _tester(account: AccountView, pending) -> User | None:
 def _remember_assertion(account: AccountView, assertion: saml.ValidatedAssertion, skew: int) -> None:
     """Replay store keyed on the Assertion ID: a signed assertion re-wrapped in a new Response is still caught."""
     if not assertion.assertion_id:
-        raise _Refused(Reason.MALFORMED_RESPONSE, problem="the assertion has no ID")
+        raise saml.Rejected(Reason.MALFORMED_RESPONSE, "the assertion has no ID")
     try:  # concurrent identical posts: the unique key lets exactly one through
         db.session.connection().execute(_REMEMBER, {
             "account_id": account.id, "assertion_id": assertion.assertion_id[:200],
             "expires_at": assertion.not_on_or_after + timedelta(seconds=skew)})
     except IntegrityError:
-        raise _Refused(Reason.REPLAYED_ASSERTION) from None
+        raise saml.Rejected(Reason.REPLAYED_ASSERTION) from None
 
 
 def _consume_request(attempt: _Attempt) -> str:
@@ -241,14 +269,14 @@ def _consume_request(attempt: _Attempt) -> str:
     pending = db.session.connection().execute(
         _CONSUME, {"request_id": attempt.request_id, "account_id": attempt.account.id}).first()
     if pending is None:  # never sent, already answered, or swept after expiry
-        raise _Refused(Reason.REQUEST_UNKNOWN_OR_USED)
+        raise saml.Rejected(Reason.REQUEST_UNKNOWN_OR_USED)
     attempt.tester = attempt.tester or _tester(attempt.account, pending)
     if pending.expires_at <= attempt.now:
-        raise _Refused(Reason.REQUEST_EXPIRED)
+        raise saml.Rejected(Reason.REQUEST_EXPIRED)
     return pending.next_url or "/"  # start_login stored only a path safe_next_path accepted
 
 
-def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
+def _refused(attempt: _Attempt, refused: saml.Rejected) -> Refused:
     """Audit a refused response with the admin's fix (as a Test SSO result when it answered a test request)."""
     account, reason = attempt.account, refused.reason
     if attempt.tester is None and attempt.request_id:
@@ -265,7 +293,7 @@ def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
         if over:
             audit.tally(account, Event.SSO_LOGIN_FAILURES_COUNTED, window=f"{attempt.now:%Y-%m-%dT%H:%M}",
                         count=over, last_reason=reason.value)
-            return SsoError(reason, reference, status=refused.status, test=False)
+            return Refused(reason, reference, status=refused.status, test=False)
         sent, details = flood.bounded(sent), flood.bounded_details(details)
     subject = (attempt.subject or sent.get("nameid") or "")[:320]
     fix = reason.fix_for(_fix_values(account, sent, details))
@@ -275,7 +303,7 @@ def _audit_refusal(attempt: _Attempt, refused: _Refused) -> SsoError:
     else:
         audit.record(account, Event.SSO_LOGIN, actor=None, outcome="failure", reason=reason.value, subject=subject,
                      reference=reference, fix=fix, sent=sent, **details)
-    return SsoError(reason, reference, status=refused.status, test=attempt.tester is not None)
+    return Refused(reason, reference, status=refused.status, test=attempt.tester is not None)
 
 
 def _fix_values(account: AccountView, sent: dict, details: dict) -> dict:

@@ -12,6 +12,7 @@ Initiation URL carries even after the IdP's cross-site post) stops it after MAX_
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -30,16 +31,11 @@ WINDOW = 120
 FLAG = "restarted"  # query parameter of the SP Initiation URL the ACS sends the browser to
 
 
-class Unsolicited(Exception):
-    """The response answers no request of the portal (raised before anything in it is validated)."""
-
-
-class Restart(Exception):
+@dataclass(frozen=True)
+class Restart:
     """The ACS sends the browser through an SP-initiated login; next_url is where it lands afterwards."""
-
-    def __init__(self, next_url: str, reference: str):
-        super().__init__(next_url)
-        self.next_url, self.reference = next_url, reference
+    next_url: str
+    reference: str
 
 
 def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None,

@@ -53,6 +53,23 @@ def callback(domain):
     account = acs_account.load(domain)
     if account is None:
         abort(404)
+    match _complete_login(account):
+        case service.SignedIn(user=user, next_url=next_url, assertion=assertion):
+            sessions.start(user, method="sso", not_after=assertion.session_not_on_or_after)
+            db.session.commit()
+            return unsolicited.clear(redirect(next_url, code=303))
+        case service.TestReported(reference=reference):
+            db.session.commit()
+            return _test_result(reference)
+        case service.Restart(next_url=next_url):
+            db.session.commit()  # keep its audit event
+            return redirect(url_for("sso.start", domain=account.domain, next=next_url, **{unsolicited.FLAG: 1}),
+                            code=303)
+        case service.Refused() as refused:
+            return _failed(account, refused)
+
+
+def _complete_login(account) -> service.LoginOutcome:
     # Cap the body before anything decodes it (Flask's own limit is far larger).
     limit = current_app.config["SAML_MAX_RESPONSE_BYTES"]
     request.max_content_length = limit
@@ -60,24 +77,10 @@ def callback(domain):
         if (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
         data = saml.request_data(request)
-        browser = binding.proofs(request.cookies.get(binding.COOKIE))
-        result = service.complete_login(account, data, browser=browser)
     except RequestEntityTooLarge:
-        exc = service.refuse(account, Reason.RESPONSE_TOO_LARGE, status=413,
-                             received_bytes=request.content_length or "unknown")
-        return _failed(account, exc)
-    except service.SsoError as exc:
-        return _failed(account, exc)
-    except unsolicited.Restart as restart:
-        db.session.commit()  # keep its audit event
-        return redirect(url_for("sso.start", domain=account.domain, next=restart.next_url,
-                                **{unsolicited.FLAG: 1}), code=303)
-    if result.test_reference is None:
-        sessions.start(result.user, method="sso", not_after=result.assertion.session_not_on_or_after)
-    db.session.commit()
-    if result.test_reference is not None:
-        return _test_result(result.test_reference)
-    return unsolicited.clear(redirect(result.next_url, code=303))
+        return service.refuse(account, Reason.RESPONSE_TOO_LARGE, status=413,
+                              received_bytes=request.content_length or "unknown")
+    return service.complete_login(account, data, browser=binding.proofs(request.cookies.get(binding.COOKIE)))
 
 
 @bp.get("/login/saml/<domain>/metadata")
@@ -99,7 +102,7 @@ def _test_result(reference: str):
     return redirect(url_for("sso_setup.test_result", reference=reference), code=303)
 
 
-def _failed(account: Account, exc: service.SsoError):
+def _failed(account: Account, exc: service.SsoError | service.Refused):
     db.session.commit()  # keep the failure's audit event
     if exc.test:
         return _test_result(exc.reference)
