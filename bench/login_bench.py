@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from portal import create_app  # noqa: E402
 from portal.accounts.service import create_account  # noqa: E402
-from portal.auth import sessions  # noqa: E402
+from portal import sessions  # noqa: E402
 from portal.directory.users import create_user  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.permissions import seed_roles  # noqa: E402

@@ -7,10 +7,9 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import admin, auth, config, dbping, errors, inputs, ratelimits, scim, security, sso
+from portal import admin, auth, config, dbping, errors, inputs, ratelimits, scim, security, sessions, sso
 from portal.accounts import cli as accounts_cli
 from portal.admin import cli as admin_cli
-from portal.auth import sessions
 from portal.audit import cli as audit_cli
 from portal.scim import cli as scim_cli
 from portal.scim import setup as scim_setup

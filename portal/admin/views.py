@@ -6,7 +6,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal import audit, confirmation
+from portal import audit, confirmation, sessions
 from portal.inputs import MAX_ID, clamp
 from portal.admin import confirmations as asks
 from portal.admin import display
@@ -15,7 +15,6 @@ from portal.admin.forms import NO_ROLE, AuditFilterForm, MemberForm, RoleForm, T
 from portal.auth.forms import ConfirmForm
 from portal.audit import Event
 from portal.audit import log as audit_log
-from portal.auth import sessions
 from portal.directory import roles, teams, users
 from portal.extensions import db
 from portal.models import Team, User

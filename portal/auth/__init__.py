@@ -1,7 +1,8 @@
-"""Sign-in: password login, Log in with SSO, logout, the dashboard, and the session itself (sessions.py).
+"""Sign-in: password login, Log in with SSO, logout, the dashboard and the user's own account page.
 
-The blueprint is re-exported lazily: directory/ imports auth.sessions, and loading the views (which import
-directory/) on that path would be a cycle.
+The session itself (start, load, revoke) is portal/sessions.py, below both auth/ and directory/. The blueprint is
+re-exported lazily: other packages import auth.forms, and loading the views on that path would initialise the
+sso package (whose __init__ imports its views) half-way through accounts/.
 """
 
 

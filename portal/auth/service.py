@@ -10,7 +10,7 @@ from portal import audit
 from portal.audit import Event, Reason
 from portal.directory.users import stamp_login
 from portal.models import Account, User, utcnow
-from portal.auth.policy import may_break_glass, requires_sso
+from portal.policy import may_break_glass, requires_sso
 
 _dummy_hashes: dict[str, str] = {}
 

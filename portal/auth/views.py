@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import confirmation
+from portal import confirmation, sessions
 from portal.accounts.service import find_for_sso
-from portal.auth import sessions, throttle
+from portal.auth import throttle
 from portal.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm, SsoStartForm
 from portal.auth.service import authenticate, requires_sso
 from portal.directory import users

@@ -20,7 +20,7 @@ from portal import audit
 from portal.audit import Event, Reason as AuditReason
 from portal.extensions import db
 from portal.models import AccountView, Team, TeamMembership, UserRef
-from portal.models.sso import SsoConfigView
+from portal.models.protocols import SsoConfigView
 
 GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"
 MAX_NAME = 200  # Team.name and TeamMembership.group_name columns

@@ -15,9 +15,8 @@ from sqlalchemy import String, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
-from portal import audit
+from portal import audit, sessions
 from portal.audit import Event, Reason as AuditReason
-from portal.auth import sessions
 from portal.directory.roles import account_admin_ids, default_role, grants_account_admin
 from portal.directory.teams import MAX_TEAM_NAME
 from portal.directory.users import check_email

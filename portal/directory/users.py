@@ -8,8 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal import audit
-from portal.auth import sessions
+from portal import audit, sessions
 from portal.audit import Event, Reason as AuditReason
 from portal.directory.roles import account_admin_ids, change_role, get_role
 from portal.errors import ServiceError

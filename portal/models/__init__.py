@@ -1,7 +1,8 @@
 """All models, importable from one place."""
-from portal.models.account import Account, AccountView, ReleasedDomain, domain_problem, normalise_domain
+from portal.models.account import Account, ReleasedDomain, domain_problem, normalise_domain
 from portal.models.audit import AuditEvent
 from portal.models.base import iso, utcnow
+from portal.models.protocols import AccountView
 from portal.models.scim import ScimActor, ScimToken
 from portal.models.session import RememberToken, UserSession
 from portal.models.sp_key import SP_KEY_CURRENT, SP_KEY_NEXT, SpKey

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import utcnow
-
-if TYPE_CHECKING:
-    from portal.models.sso import SsoConfigView
 
 DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$")
 # Words that would read as portal pages or confuse users if taken as a custom domain.
@@ -41,17 +37,6 @@ def domain_problem(domain: str) -> str | None:
 def normalise_domain(value: str | None) -> str:
     """Lower-case and trim what a person typed as a custom domain."""
     return (value or "").strip().lower()
-
-
-class AccountView(Protocol):
-    """An account as SSO login code reads it: the ORM Account, or the ACS's snapshot of it."""
-    id: int
-    name: str
-    domain: str
-    default_role_id: int | None
-
-    @property
-    def sso_config(self) -> SsoConfigView | None: ...
 
 
 class Account(db.Model):

@@ -1,9 +1,7 @@
 """SSO configuration of an account and the server-side SAML state."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, exists, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,31 +11,6 @@ from portal.models.account import Account
 from portal.models.base import utcnow
 
 OKTA_GROUP_ATTRIBUTE = "http://schemas.xmlsoap.org/claims/Group"  # the guide's Group Attribute Statement name
-
-
-class CertificateView(Protocol):
-    id: int
-    pem: str
-    sha256_fingerprint: str
-
-
-class SsoConfigView(Protocol):
-    enabled: bool
-    idp_login_url: str | None
-    idp_issuer: str | None
-    auto_create_users: bool
-    auto_create_groups: bool
-    group_filter: str | None
-    split_group_values: bool
-    group_attribute: str
-    first_name_attribute: str
-    last_name_attribute: str
-    sign_requests: bool
-    want_encrypted_assertions: bool
-    version: int
-
-    @property
-    def certificates(self) -> Sequence[CertificateView]: ...
 
 
 class SsoConfig(db.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.auth import sessions
+from portal import sessions
 from portal.extensions import csrf, db, limiter
 from portal.models import Account
 from portal.sso import acs_account, binding, saml, service, throttle, unsolicited

@@ -7,16 +7,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from portal import audit
+from portal import audit, sessions
 from portal.audit import Event
-from portal.auth import sessions
-from portal.auth.policy import may_break_glass
 from portal.config import is_loopback_host
 from portal.directory.group_sync import GroupFilterError, compile_group_filter
 from portal.directory.roles import account_admin_ids
 from portal.errors import FieldErrors
 from portal.extensions import db
 from portal.models import Account, IdpCertificate, SsoConfig, SsoTestResult, User, domain_problem, utcnow
+from portal.policy import may_break_glass
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE, CertificateError, CertificateInfo, \
     normalise_fingerprint, parse_certificate, stored_key_problem
 from portal.sso import sp_keys
