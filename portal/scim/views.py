@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 import orjson
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -145,5 +145,4 @@ def _refused(exc: ScimError, found: dict) -> Response:
                      reason=exc.audit_reason, subject=printable(f"{request.method} {request.path}"[:500]),
                      status=exc.status, detail=printable(exc.detail[:1000]), token_id=token.id)
         db.session.commit()
-    g.scim_refused = exc.audit_reason
     return answer(exc.status, exc.body(), exc.headers)
