@@ -82,15 +82,19 @@ _QUERY = (
 )
 
 
+# Positions of each snapshot's columns in a row of _QUERY (rows are read by position: cheaper than by name).
+_A = len(_ACCOUNT)
+_C = _A + 1 + len(_CONFIG)
+
+
 def load(domain: str) -> AcsAccount | None:
     """The account of a custom domain with its SSO settings and certificates (None when unknown)."""
     rows = db.session.connection().execute(_QUERY, {"domain": normalise_domain(domain)}).all()
     if not rows:
         return None
-    first = rows[0]._mapping
+    first = rows[0]
     config = None
-    if first["config_id"] is not None:
-        certificates = tuple(AcsCertificate(**{n: row._mapping[f"cert_{n}"] for n in _CERT})
-                             for row in rows if row._mapping["cert_id"] is not None)
-        config = AcsSsoConfig(**{n: first[f"config_{n}"] for n in _CONFIG}, certificates=certificates)
-    return AcsAccount(**{n: first[n] for n in _ACCOUNT}, sso_config=config)
+    if first[_A] is not None:  # config_id
+        certificates = tuple(AcsCertificate(*row[_C:]) for row in rows if row[_C] is not None)
+        config = AcsSsoConfig(*first[_A + 1:_C], certificates=certificates)
+    return AcsAccount(*first[:_A], sso_config=config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from functools import lru_cache
 from itertools import islice
 
 from cryptography.hazmat.primitives import hashes
@@ -120,12 +121,17 @@ def _signature(sig) -> dict:
     }
     cert = sig.find("ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
     if cert is not None and cert.text:
-        try:
-            info["certificate_sha256"] = fingerprint(base64.b64decode("".join(cert.text.split()), validate=True),
-                                                    hashes.SHA256())
-        except (binascii.Error, ValueError):
-            info["certificate_sha256"] = "(unreadable)"
+        info["certificate_sha256"] = _certificate_sha256(cert.text)
     return info
+
+
+@lru_cache(maxsize=256)
+def _certificate_sha256(text: str) -> str:
+    """SHA-256 fingerprint of a KeyInfo certificate's base64 text (an IdP sends the same one on every login)."""
+    try:
+        return fingerprint(base64.b64decode("".join(text.split()), validate=True), hashes.SHA256())
+    except (binascii.Error, ValueError):
+        return "(unreadable)"
 
 
 def _capped(values: list, cap: int) -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select
@@ -338,6 +339,7 @@ def _fix_values(account: AccountView, sent: dict, details: dict) -> dict:
     return values
 
 
+@lru_cache(maxsize=4096)  # a pure function of its arguments; the same people sign in again and again
 def _nameid_problem(nameid_format: str | None, email: str) -> str:
     """Why the NameID is not an email address the portal accepts (empty when it is)."""
     if nameid_format != saml.NAMEID_EMAIL:
