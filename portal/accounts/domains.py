@@ -12,6 +12,7 @@ from portal.audit import Event
 from portal.errors import FieldErrors
 from portal.extensions import db
 from portal.models import Account, ReleasedDomain, SsoConfig, domain_problem, normalise_domain, utcnow
+from portal.sso.setup import changes
 from portal.sso.urls import sp_urls
 
 
@@ -54,8 +55,7 @@ def change_domain(account: Account, value: str, actor=None, now: datetime | None
     try:
         with db.session.begin_nested():  # a concurrent change took the domain first: undo only this change
             account.domain = domain
-            if config is not None:
-                config.version = (config.version or 1) + 1  # the SP Entity ID and ACS URL changed
+            changes.record(account, config, {}, also_changed=True)  # the SP Entity ID and ACS URL changed
             take_domain(domain, account)
             held_until = release_domain(account, old, now)
     except IntegrityError:

@@ -27,6 +27,7 @@ from portal.audit import Event
 from portal.errors import ServiceError
 from portal.extensions import db
 from portal.models import SP_KEY_CURRENT, SP_KEY_NEXT, AccountView, SpKey, SsoConfig, utcnow
+from portal.sso.setup import changes
 from portal.sso.setup.certs import fingerprint
 
 KEY_BITS = 3072
@@ -205,10 +206,8 @@ def finish_rotation(account: AccountView, actor=None) -> SpKey:
 
 
 def _bump(account: AccountView) -> None:
-    # Per-process python3-saml settings are keyed on the SSO settings' version.
-    config = db.session.get(SsoConfig, account.id)
-    if config is not None:
-        config.version = (config.version or 1) + 1
+    # Per-process python3-saml settings are keyed on the SSO settings' version (the key is audited by its caller).
+    changes.record(account, db.session.get(SsoConfig, account.id), {}, also_changed=True)
 
 
 def problems(account: AccountView, now: datetime | None = None) -> list[str]:

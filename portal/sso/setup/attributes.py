@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal import audit
-from portal.audit import Event
 from portal.models import Account, SsoConfig
 from portal.models.sso import OKTA_GROUP_ATTRIBUTE
 from portal.errors import FieldErrors
+from portal.sso.setup import changes
 from portal.sso.setup.settings import Outcome, get_config
 
 ENTRA_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
@@ -90,15 +89,6 @@ def apply(account: Account, preset: str | None = None, actor=None, **names: str 
     if errors:
         raise MappingError(errors)
     config = get_config(account)
-    outcome = Outcome()
-    for field, new in wanted.items():
-        old = getattr(config, field)
-        if old != new:
-            setattr(config, field, new)
-            outcome.changes[field] = (old, new)
-    if outcome.changes:
-        config.version = (config.version or 1) + 1
-        audit.record(account, Event.SSO_SETTINGS_UPDATED, actor=actor, subject=account.domain,
-                     changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()},
-                     attribute_preset=preset_of(config))
+    outcome = Outcome(changes=changes.set_fields(config, wanted))
+    changes.record(account, config, outcome.changes, actor=actor, attribute_preset=preset_of(config))
     return outcome

@@ -19,6 +19,7 @@ from portal.policy import may_break_glass
 from portal.sso.setup.certs import EXPIRY_WARNING_DAYS, NOT_YET_VALID_TOLERANCE, CertificateError, CertificateInfo, \
     normalise_fingerprint, parse_certificate, stored_key_problem
 from portal.sso import sp_keys
+from portal.sso.setup import changes
 from portal.sso.setup.metadata import parse_idp_metadata
 
 MAX_ACTIVE_CERTIFICATES = 5  # rotation needs two; five leaves room for several IdP applications
@@ -157,12 +158,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
     _check_certificate_count(account, change, new_certs, removals, errors)
     if errors:
         raise SettingsError(errors)
-    outcome = Outcome()
-    for name, new in values.items():
-        old = getattr(config, name)
-        if old != new:
-            setattr(config, name, new)
-            outcome.changes[name] = (old, new)
+    outcome = Outcome(changes=changes.set_fields(config, values))
     _apply_certificates(account, new_certs, removals, change.replace_certificates is not None, outcome, actor)
     if config.sign_requests or config.want_encrypted_assertions:
         sp_keys.ensure(account, actor=actor, now=now)  # either option needs the account's SP key pair
@@ -177,8 +173,6 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
         problem = require_sso_problem(account)
         if problem:
             raise SettingsError({"require_sso": problem})
-    if outcome.changed:
-        config.version = (config.version or 1) + 1
     details = {}
     if config.enabled and config.require_sso and not was_required:
         # Require SSO applies from now on: password and remember-me sessions end on every server at their
@@ -186,9 +180,7 @@ def apply(account: Account, change: SettingsChange, actor=None, now: datetime | 
         keep = {u.id for u in db.session.scalars(select(User).where(
             User.account_id == account.id, User.break_glass.is_(True))) if may_break_glass(u)}
         details["password_sessions_ended"] = sessions.revoke_password_sessions(account.id, keep_user_ids=keep)
-    if outcome.changes:
-        audit.record(account, Event.SSO_SETTINGS_UPDATED, actor=actor, subject=account.domain,
-                     changes={k: {"old": old, "new": new} for k, (old, new) in outcome.changes.items()}, **details)
+    changes.record(account, config, outcome.changes, actor=actor, also_changed=outcome.changed, **details)
     outcome.warnings += expiry_warnings(account, now) if outcome.added else []
     return outcome
 
