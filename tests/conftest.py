@@ -103,6 +103,17 @@ def app(tmp_path, app_config, sqlite_template):
 
 
 @pytest.fixture
+def second_server(app, tmp_path, app_config):
+    """Another portal instance (another gunicorn worker or host) sharing the database and the secret key."""
+    other = create_app(make_config(tmp_path, **app_config))
+    other.test_client_class = PortalClient
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()  # close its pooled connections (PostgreSQL warns about connections left open)
+
+
+@pytest.fixture
 def client(app):
     app.test_client_class = PortalClient
     return app.test_client()

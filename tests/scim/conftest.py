@@ -1,12 +1,10 @@
-"""SCIM fixtures: a token of acme (and of globex), a Scim client for each, a second server."""
+"""SCIM fixtures: a token of acme (and of globex), a Scim client for each."""
 from __future__ import annotations
 
 import pytest
 
-from portal import create_app
 from portal.extensions import db
 from portal.scim import tokens
-from tests.helpers import PortalClient, make_config
 from tests.scim.helpers import Scim
 
 
@@ -32,14 +30,3 @@ def scim(client, account, token):
 @pytest.fixture
 def other_scim(client, other_account, other_token):
     return Scim(client, other_account.domain, other_token)
-
-
-@pytest.fixture
-def second_server(app, tmp_path, app_config):
-    """Another portal instance (another gunicorn worker or host) on the same database."""
-    other = create_app(make_config(tmp_path, **app_config))
-    other.test_client_class = PortalClient
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
