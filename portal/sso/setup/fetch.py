@@ -13,7 +13,6 @@ over, so a server sending one byte at a time cannot stretch the fetch.
 from __future__ import annotations
 
 import http.client
-import io
 import ipaddress
 import re
 import socket
@@ -26,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 from portal.audit.events import Reason
 from portal.config import is_loopback_host
 from portal.errors import ServiceError
+from portal.sso.setup.deadline import DeadlineSocket, remaining
 
 MAX_REDIRECTS = 3
 _CHUNK = 64 * 1024
@@ -250,20 +250,12 @@ def _resolve_by(host: str, port: int, deadline: float) -> list[str]:
             answer["error"] = exc
     worker = threading.Thread(target=lookup, name=f"metadata-dns-{host}", daemon=True)
     worker.start()
-    worker.join(_remaining(deadline))
+    worker.join(remaining(deadline))
     if worker.is_alive():
         raise TimeoutError(f"no DNS answer for {host}")
     if "error" in answer:
         raise answer["error"]
     return answer["addresses"]
-
-
-def _remaining(deadline: float) -> float:
-    """Seconds left before the deadline; TimeoutError once it has passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("the fetch's deadline has passed")
-    return left
 
 
 def _connection(scheme, host, port, address, policy: FetchPolicy, deadline: float):
@@ -280,7 +272,7 @@ def _read(response, limit: int, deadline: float) -> bytes:
         raise FetchError(Reason.METADATA_TOO_LARGE, f"The metadata is larger than {limit // 1024} KB.")
     chunks, size = [], 0
     while True:
-        _remaining(deadline)
+        remaining(deadline)
         chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
@@ -290,94 +282,30 @@ def _read(response, limit: int, deadline: float) -> bytes:
         chunks.append(chunk)
 
 
-class _DeadlineSocket:
-    """A connected socket (plain or TLS) whose every read and write ends by the deadline: each call gets the time
-    left as its timeout, none starts once it is over (http.client reads the status line and headers with many
-    small reads, each of which a dripping server would otherwise answer just in time)."""
-
-    def __init__(self, sock: socket.socket, deadline: float):
-        self._sock, self._deadline = sock, deadline
-        self._readers, self._closing = 0, False
-
-    def _armed(self) -> socket.socket:
-        self._sock.settimeout(_remaining(self._deadline))
-        return self._sock
-
-    def recv(self, *args):
-        return self._armed().recv(*args)
-
-    def recv_into(self, *args):
-        return self._armed().recv_into(*args)
-
-    def send(self, *args):
-        return self._armed().send(*args)
-
-    def sendall(self, *args):
-        return self._armed().sendall(*args)
-
-    def makefile(self, mode="r", *args, **kwargs):
-        """The response's file (http.client asks for "rb"): buffered reads through recv_into above."""
-        if mode != "rb":
-            raise ValueError(f"unsupported mode {mode!r}")
-        self._readers += 1
-        return io.BufferedReader(_DeadlineReader(self))
-
-    def close(self):
-        """Like socket.close: the socket closes once the response's file is closed too."""
-        self._closing = True
-        if not self._readers:
-            self._sock.close()
-
-    def _reader_closed(self):
-        self._readers -= 1
-        if self._closing and not self._readers:
-            self._sock.close()
-
-    def __getattr__(self, name):  # fileno, getpeercert, setsockopt...
-        return getattr(self._sock, name)
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, sock: _DeadlineSocket):
-        super().__init__()
-        self._sock = sock
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        return self._sock.recv_into(buffer)
-
-    def close(self):
-        if not self.closed:
-            super().close()
-            self._sock._reader_closed()  # noqa: SLF001 - its own socket
-
-
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to a checked address, with the URL's name in Host, within the fetch's deadline."""
 
     def __init__(self, host, port, address, deadline):
-        super().__init__(host, port, timeout=_remaining(deadline))
+        super().__init__(host, port, timeout=remaining(deadline))
         self._address, self._deadline = address, deadline
 
     def connect(self):
-        self.sock = _DeadlineSocket(connect(self._address, self.port, _remaining(self._deadline)), self._deadline)
+        self.sock = DeadlineSocket(connect(self._address, self.port, remaining(self._deadline)), self._deadline)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a checked address; SNI, certificate check and Host use the URL's name; within the deadline."""
 
     def __init__(self, host, port, address, deadline, context):
-        super().__init__(host, port, timeout=_remaining(deadline), context=context)
+        super().__init__(host, port, timeout=remaining(deadline), context=context)
         self._address, self._deadline = address, deadline
 
     def connect(self):
-        sock = connect(self._address, self.port, _remaining(self._deadline))
+        sock = connect(self._address, self.port, remaining(self._deadline))
         try:
-            sock.settimeout(_remaining(self._deadline))  # the handshake as a whole gets the time left
+            sock.settimeout(remaining(self._deadline))  # the handshake as a whole gets the time left
             tls = self._context.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()  # a refused handshake must not leak the connection
             raise
-        self.sock = _DeadlineSocket(tls, self._deadline)
+        self.sock = DeadlineSocket(tls, self._deadline)
