@@ -18,9 +18,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import UserMixin, current_user, login_url, login_user, logout_user
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from portal.policy import password_refused
 from portal.extensions import db, login_manager
 from portal.models import RememberToken, User, UserRef, UserSession, utcnow
+from portal.policy import password_refused
 
 SID = "sid"  # key of the session id in the signed cookie
 REMEMBER_COOKIE = "portal_remember"
