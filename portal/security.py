@@ -58,7 +58,7 @@ def safe_next_path(target: str | None) -> str | None:
     except UnicodeDecodeError:
         return None
     routed = remove_dot_segments(routed)
-    if routed.startswith("//") or any(ch in routed for ch in "\\\r\n\t\x00") or not routed.isprintable():
+    if routed.startswith("//") or "\\" in routed or not routed.isprintable():  # control characters are unprintable
         return None
     judged = quote(routed, safe=_PATH_SAFE) + (f"?{parts.query}" if parts.query else "")
     try:

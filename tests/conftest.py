@@ -45,14 +45,9 @@ def worker_database():
     admin.dispose()
 
 
-def reset_database(app, from_template: bool = False) -> None:
-    """Empty every table (PostgreSQL keeps its schema between tests), then seed roles.
-
-    from_template: the SQLite file is a copy of the session's template, already built and seeded.
-    """
+def reset_database(app) -> None:
+    """Empty every table (PostgreSQL keeps its schema between tests), then seed roles."""
     global _pg_schema_ready
-    if from_template:
-        return
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             if not _pg_schema_ready:
@@ -94,7 +89,8 @@ def app(tmp_path, app_config, sqlite_template):
     if copied:
         shutil.copyfile(sqlite_template, tmp_path / SQLITE_FILE)
     app = create_app(config)
-    reset_database(app, from_template=copied)
+    if not copied:  # a copy of the template is already built and seeded
+        reset_database(app)
     with app.app_context():
         yield app
         db.session.remove()

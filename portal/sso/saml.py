@@ -315,7 +315,8 @@ def _check_one_assertion(response: OneLogin_Saml2_Response) -> None:
     python3-saml counts them too (through the XPath the speed-ups replace); this count does not depend on it. A
     second assertion anywhere, even inside the encrypted one, is a wrapping attempt or a broken IdP: never a choice.
     """
-    for document in (response.document, readable_document(response)):
+    received = response.document  # the decrypted document is another tree only when the assertion came encrypted
+    for document in (received, response.decrypted_document) if response.encrypted else (received,):
         if sum(1 for _ in document.iter(tag=_ASSERTIONS)) != 1:  # python3-saml's iter() takes one tag argument
             raise Rejected(Reason.MALFORMED_RESPONSE, "the Response must hold exactly one assertion, encrypted or not")
 

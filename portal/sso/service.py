@@ -150,7 +150,7 @@ def complete_login(account: AccountView, request_data: dict, now: datetime | Non
     if outcome is None:  # IdP-initiated: never validated nor accepted, restarted as SP-initiated
         savepoint.rollback()
         relay = (request_data.get("post_data") or {}).get("RelayState")
-        return unsolicited.restart(account, attempt.sent, relay, attempt.now, attempt.response)
+        return unsolicited.restart(account, attempt.sent, relay, attempt.now, response=attempt.response)
     savepoint.commit()
     return outcome
 

@@ -38,8 +38,8 @@ class Restart:
     reference: str
 
 
-def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None,
-            response=None) -> Restart:
+def restart(account: AccountView, sent: dict, relay_state: str | None, now: datetime | None = None, *,
+            response) -> Restart:
     """Audit an unsolicited response as restarted; the Restart the ACS answers with (caller commits)."""
     now = now or utcnow()
     judged = safe_next_path(relay_state)

@@ -97,23 +97,30 @@ def test_acs_throttled_per_client_ip(flow, hostile_flow, other_account):
     assert flow.login("admin@acme.test").status_code == 303  # from the test client's own address
 
 
+BIG = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}  # ~80 KB of attribute values
+
+
+def _flood(flow, monkeypatch, respond) -> list:
+    """25 refused posts of respond(request) to acme's ACS from 25 addresses within one minute; the failures."""
+    from portal.sso import service
+    frozen = utcnow()  # one minute window for all 25 posts, however slow the machine is
+    monkeypatch.setattr(service, "utcnow", lambda: frozen)
+    for i in range(25):
+        request = flow.start()
+        response = flow.client.post(f"/login/saml/{flow.account.domain}/callback",
+                                    data=post_form(respond(request), request.relay_state),
+                                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        assert response.status_code == 400
+    return sso_events(flow.account, "failure")
+
+
 def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account, monkeypatch):
     # globex's IdP (its own key, not acme's) answers acme's real AuthnRequests with big junk responses
     # from many addresses: each refused response is not signed by acme's certificates, so its summary is
     # at most 2 KB, and past 20 in a minute they are counted in one event instead of logged one by one.
-    from portal.sso import service
-    frozen = utcnow()  # one minute window for all 25 posts, however slow the machine is
-    monkeypatch.setattr(service, "utcnow", lambda: frozen)
-    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
-    for i in range(25):
-        request = flow.start()
-        xml = hostile_flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(),
-                                        attributes=big, issuer=flow.idp.issuer, assertion_issuer=flow.idp.issuer)
-        response = flow.client.post(f"/login/saml/{flow.account.domain}/callback",
-                                    data=post_form(xml, request.relay_state),
-                                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
-        assert response.status_code == 400
-    failures = sso_events(flow.account, "failure")
+    failures = _flood(flow, monkeypatch, lambda request: hostile_flow.idp.response(
+        request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=BIG, issuer=flow.idp.issuer,
+        assertion_issuer=flow.idp.issuer))
     assert len(failures) == 20
     assert all(len(json.dumps(e.details["sent"])) <= 2048 for e in failures)
     assert {e.reason for e in failures} == {"signature_invalid"}
@@ -122,7 +129,7 @@ def test_unsigned_flood_is_bounded_and_counted(flow, hostile_flow, other_account
     assert counted.details["count"] == 5 and counted.outcome == "failure"
     # The real IdP still signs in, and its own failures keep their full summary.
     assert flow.login("admin@acme.test").status_code == 303
-    assert flow.login("nobody@acme.test", attributes=big).status_code == 400
+    assert flow.login("nobody@acme.test", attributes=BIG).status_code == 400
     real = sso_events(flow.account, "failure")[-1]
     assert real.reason == "user_not_found" and len(json.dumps(real.details["sent"])) > 2048
 
@@ -137,19 +144,9 @@ def test_keyinfo_naming_the_accounts_certificate_does_not_make_junk_signed(flow,
     # Junk signed with any key, carrying acme's public IdP certificate in KeyInfo, refused before python3-saml
     # checks the signature (wrong audience): only a signature that verified counts as signed, so these are
     # bounded and, past 20 a minute, counted.
-    from portal.sso import service
-    frozen = utcnow()
-    monkeypatch.setattr(service, "utcnow", lambda: frozen)
-    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
-    for i in range(25):
-        request = flow.start()
-        xml = flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=big,
-                                audience="https://elsewhere.test", key=_posing_as(idp_keys))
-        response = flow.client.post(f"/login/saml/{flow.account.domain}/callback",
-                                    data=post_form(xml, request.relay_state),
-                                    environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
-        assert response.status_code == 400
-    failures = sso_events(flow.account, "failure")
+    failures = _flood(flow, monkeypatch, lambda request: flow.idp.response(
+        request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=BIG, audience="https://elsewhere.test",
+        key=_posing_as(idp_keys)))
     assert len(failures) == 20
     assert all(len(json.dumps(e.details["sent"])) <= 2048 for e in failures)
     [counted] = db.session.scalars(select(AuditEvent).where(AuditEvent.account_id == flow.account.id,
@@ -160,9 +157,8 @@ def test_keyinfo_naming_the_accounts_certificate_does_not_make_junk_signed(flow,
 def test_a_verified_signature_keeps_the_full_summary(flow):
     # The account's own IdP, refused before the signature check (wrong audience): its signature verifies, so
     # the admin sees everything it sent.
-    big = {f"http://evil.test/attr{i}": ["x" * 190] * 20 for i in range(20)}
     request = flow.start()
-    xml = flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=big,
+    xml = flow.idp.response(request, "admin@acme.test", sp_metadata=flow.metadata(), attributes=BIG,
                             audience="https://elsewhere.test")
     assert flow.client.post(f"/login/saml/{flow.account.domain}/callback",
                             data=post_form(xml, request.relay_state)).status_code == 400
